@@ -1,0 +1,278 @@
+"""Hardware configuration: frozen dataclasses, one TOML file, dotted overrides.
+
+Every architectural number is here, with its unit in its name. The paper's own
+values are not available, so every default is an assumption; docs/assumptions.md
+says where each one comes from. A config is validated once, when it is built;
+an invalid value raises ConfigError naming the dotted key and what was expected.
+
+    cfg = load_config("my.toml", overrides=["fe.lut_k=8", "dram.preset=ddr4-3200"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable
+
+
+class ConfigError(ValueError):
+    """A configuration value that is missing, unknown or out of range."""
+
+
+@dataclass(frozen=True)
+class ForwardEngineConfig:
+    """Forward Engine: LUT-based PEs (or plain accumulators, for ablation)."""
+
+    mode: str = "lut"                 # "lut" | "accumulate"
+    lut_k: int = 4                    # inputs per LUT group -> 2^k entries
+    pes: int = 256                    # LUT lookups (or accumulations) per cycle, whole array
+    skip_zero_patterns: bool = True   # skip lookups whose k-bit spike pattern is 0
+    weight_bits: int = 16
+    lut_entry_bits: int = 16
+    lut_buffer_kib: int = 512         # LUT storage; larger LUT sets are tiled over out channels
+    input_buffer_kib: int = 64        # spike tiles (double buffered)
+    output_buffer_kib: int = 64       # output spike / mask tiles awaiting write-back
+
+
+@dataclass(frozen=True)
+class BackwardEngineConfig:
+    """Backward Engine: do = W^T du, dual-sparsity aware, over parallel lanes."""
+
+    sparsity: str = "dual"            # "dual" | "input" | "output" | "dense"
+    lanes: int = 256
+    macs_per_lane_per_cycle: int = 1
+    lane_mapping: str = "neuron"      # "neuron" (i % lanes) | "channel" (channel % lanes)
+    grad_bits: int = 16
+    weight_buffer_kib: int = 512
+    input_buffer_kib: int = 64        # du tiles
+    output_buffer_kib: int = 64
+
+
+@dataclass(frozen=True)
+class WeightUpdateEngineConfig:
+    """Weight Update Engine: LUTs of du subset sums addressed by spike histories."""
+
+    mode: str = "lut"                 # "lut" | "accumulate"
+    lut_k: int = 4                    # points (timesteps) per LUT group
+    pes: int = 256
+    skip_zero_groups: bool = True     # skip a group whose du values are all zero
+    skip_zero_patterns: bool = True   # skip a lookup whose spike history is zero
+    lut_entry_bits: int = 16
+    grad_buffer_kib: int = 512        # dW accumulators
+    input_buffer_kib: int = 64
+
+
+@dataclass(frozen=True)
+class LifConfig:
+    """LIF unit: elementwise membrane update (forward) and du recursion (backward)."""
+
+    lanes: int = 256                  # neurons updated per cycle
+    membrane_bits: int = 16
+    membrane_buffer_kib: int = 256    # u (forward) / du carry (backward); spills to DRAM
+
+
+@dataclass(frozen=True)
+class DramConfig:
+    """Off-chip memory. Fields left at 0 take the preset's value."""
+
+    preset: str = "hbm2"              # "hbm2" | "ddr4-3200" | "lpddr4-3200"
+    model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth"
+    channels: int = 0
+    peak_gbps_per_channel: float = 0.0
+    latency_ns: float = -1.0          # bandwidth model's fixed latency; -1 = preset's row-hit latency
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    mode: str = "overlap"             # "serial" | "overlap"
+    du_channel_tiles: int = 2         # depth of the BE -> WUE du channel
+    prefetch_tiles: int = 2           # DMA tiles in flight per engine (double buffering)
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    tech: str = "28nm"                # "28nm" | "45nm"
+
+
+@dataclass(frozen=True)
+class GpuConfig:
+    preset: str = "v100"
+
+
+@dataclass(frozen=True)
+class SystemConfig:
+    clock_mhz: float = 1000.0
+    fe: ForwardEngineConfig = field(default_factory=ForwardEngineConfig)
+    be: BackwardEngineConfig = field(default_factory=BackwardEngineConfig)
+    wue: WeightUpdateEngineConfig = field(default_factory=WeightUpdateEngineConfig)
+    lif: LifConfig = field(default_factory=LifConfig)
+    dram: DramConfig = field(default_factory=DramConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+    gpu: GpuConfig = field(default_factory=GpuConfig)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def cycle_ns(self) -> float:
+        return 1e3 / self.clock_mhz
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def flat(self) -> dict[str, Any]:
+        """Dotted keys -> values, e.g. {"fe.lut_k": 4, ...}."""
+        return dict(_flatten(self.to_dict()))
+
+
+_CHOICES = {
+    "fe.mode": ("lut", "accumulate"),
+    "be.sparsity": ("dual", "input", "output", "dense"),
+    "be.lane_mapping": ("neuron", "channel"),
+    "wue.mode": ("lut", "accumulate"),
+    "dram.preset": ("hbm2", "ddr4-3200", "lpddr4-3200"),
+    "dram.model": ("banked", "bandwidth"),
+    "pipeline.mode": ("serial", "overlap"),
+    "energy.tech": ("28nm", "45nm"),
+    "gpu.preset": ("v100", "a100"),
+}
+_RANGES = {  # inclusive bounds
+    "fe.lut_k": (1, 12), "wue.lut_k": (1, 12),
+    "dram.channels": (0, 64), "pipeline.du_channel_tiles": (0, 1 << 20),
+    "pipeline.prefetch_tiles": (1, 64),
+}
+
+
+def validate(cfg: SystemConfig) -> None:
+    for key, value in _flatten(dataclasses.asdict(cfg)):
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ConfigError(f"{key}: {value!r}, expected one of {', '.join(_CHOICES[key])}")
+        if key in _RANGES:
+            lo, hi = _RANGES[key]
+            if not lo <= value <= hi:
+                raise ConfigError(f"{key}: {value}, expected {lo}..{hi}")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if key == "dram.latency_ns":
+                if value < 0 and value != -1:
+                    raise ConfigError(f"{key}: {value}, expected >= 0 (or -1 for the preset's)")
+            elif key in ("dram.channels", "dram.peak_gbps_per_channel"):
+                if value < 0:
+                    raise ConfigError(f"{key}: {value}, expected >= 0 (0 = preset's)")
+            elif not value > 0 or (isinstance(value, float) and math.isnan(value)):
+                raise ConfigError(f"{key}: {value}, expected a positive number")
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _coerce(key: str, text: str, current: Any) -> Any:
+    """Parse a --set value to the type of the field it replaces."""
+    try:
+        if isinstance(current, bool):
+            if text.lower() in ("true", "1", "yes", "on"):
+                return True
+            if text.lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float):
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{key}: {text!r}, expected a {type(current).__name__}") from None
+    return text
+
+
+def _build(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
+    known = {f.name: f for f in fields(cls)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"{prefix}{key}: unknown key; expected one of {', '.join(known)}")
+    kwargs = {}
+    for name, f in known.items():
+        if name not in values:
+            continue
+        value = values[name]
+        default = getattr(cls(), name) if not dataclasses.is_dataclass(f.type) else None
+        sub = _section_type(cls, name)
+        if sub is not None:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{prefix}{name}: expected a table")
+            kwargs[name] = _build(sub, value, f"{prefix}{name}.")
+            continue
+        if isinstance(default, bool) != isinstance(value, bool) or (
+                isinstance(default, (int, float)) and not isinstance(value, (int, float))) or (
+                isinstance(default, str) and not isinstance(value, str)):
+            raise ConfigError(f"{prefix}{name}: {value!r}, expected a {type(default).__name__}")
+        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(f"{prefix}{name}: {value!r}, expected an integer")
+            value = int(value)
+        if isinstance(default, float):
+            value = float(value)
+        kwargs[name] = value
+    try:
+        return cls(**kwargs) if cls is not SystemConfig else _system(kwargs)
+    except ConfigError:
+        raise
+
+
+def _section_type(cls: type, name: str) -> type | None:
+    if cls is not SystemConfig:
+        return None
+    value = getattr(SystemConfig.__dataclass_fields__[name], "default_factory", None)
+    return value if isinstance(value, type) else None
+
+
+def _system(kwargs: dict[str, Any]) -> SystemConfig:
+    return SystemConfig(**kwargs)
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> SystemConfig:
+    """Defaults, then the TOML file (if any), then ``key=value`` overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        try:
+            tree = tomllib.loads(Path(path).read_text())
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    flat_defaults = SystemConfig().flat()
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        if key not in flat_defaults:
+            raise ConfigError(f"{key}: unknown key (see `h2learn config show`)")
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _coerce(key, text.strip(), flat_defaults[key])
+    return _build(SystemConfig, tree)
+
+
+def config_from_dict(overrides: dict[str, Any]) -> SystemConfig:
+    """Defaults with a dict of dotted overrides (Python API)."""
+    tree: dict[str, Any] = {}
+    flat_defaults = SystemConfig().flat()
+    for key, value in overrides.items():
+        if key not in flat_defaults:
+            raise ConfigError(f"{key}: unknown key (see `h2learn config show`)")
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return _build(SystemConfig, tree)
