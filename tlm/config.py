@@ -34,7 +34,6 @@ class ForwardEngineConfig:
     lut_entry_bits: int = 16
     lut_buffer_kib: int = 512         # LUT storage; larger LUT sets are tiled over out channels
     input_buffer_kib: int = 64        # spike tiles (double buffered)
-    output_buffer_kib: int = 64       # output spike / mask tiles awaiting write-back
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,8 @@ class BackwardEngineConfig:
     macs_per_lane_per_cycle: int = 1
     lane_mapping: str = "neuron"      # "neuron" (i % lanes) | "channel" (channel % lanes)
     grad_bits: int = 16
-    weight_buffer_kib: int = 512
-    input_buffer_kib: int = 64        # du tiles
-    output_buffer_kib: int = 64
+    weight_buffer_kib: int = 512      # W resident for a whole layer if it fits, else re-streamed
+    input_buffer_kib: int = 64        # du and h tiles
 
 
 @dataclass(frozen=True)
@@ -61,8 +59,8 @@ class WeightUpdateEngineConfig:
     skip_zero_groups: bool = True     # skip a group whose du values are all zero
     skip_zero_patterns: bool = True   # skip a lookup whose spike history is zero
     lut_entry_bits: int = 16
-    grad_buffer_kib: int = 512        # dW accumulators
-    input_buffer_kib: int = 64
+    grad_buffer_kib: int = 512        # dW accumulators; a larger dW spills partial sums to DRAM
+    input_buffer_kib: int = 64        # spike-history and du tiles, weights during the update
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,8 @@ class LifConfig:
     lanes: int = 256                  # neurons updated per cycle
     membrane_bits: int = 16
     membrane_buffer_kib: int = 256    # u (forward) / du carry (backward); spills to DRAM
+    input_buffer_kib: int = 64        # o / h tiles read for the backward recursion
+    output_buffer_kib: int = 64       # o / h / du tiles awaiting write-back
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,11 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
+class SramConfig:
+    port_bytes_per_cycle: int = 64    # every on-chip buffer's port; bounds DMA fill rate
+
+
+@dataclass(frozen=True)
 class EnergyConfig:
     tech: str = "28nm"                # "28nm" | "45nm"
 
@@ -111,6 +116,7 @@ class SystemConfig:
     lif: LifConfig = field(default_factory=LifConfig)
     dram: DramConfig = field(default_factory=DramConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    sram: SramConfig = field(default_factory=SramConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
 

@@ -1,0 +1,137 @@
+"""On-chip SRAM buffers: bounded space, counted traffic, port-limited access time.
+
+A buffer is modelled by what it can hold, not by its contents: its occupancy is
+a bounded *space* resource. A DMA process allocates the bytes of a tile before
+filling it (and blocks while the buffer is full — that is the back-pressure
+that bounds prefetch), the consumer releases them when done. Allocation is
+strictly FIFO: a request that does not fit also holds back later, smaller ones,
+as a circular buffer filled in order would.
+
+A request larger than the whole buffer can never be granted. It blocks forever
+rather than raising, on purpose: the system's deadlock detector then stops the
+run and ``waiting()`` names the buffer, the process and the sizes, e.g.
+``fe.input_buffer: 'fe.dma' waits for 80000 B, capacity 65536 B``.
+
+Counting happens here, pricing elsewhere: bytes written (fills), bytes read
+(consumption), and refetch bytes — traffic that had to be read from DRAM again
+because the working set did not fit and was tiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+from simpy.resources.container import ContainerPut
+
+
+@dataclass
+class BufferStats:
+    """Counters of one buffer; ``dataclasses.asdict`` makes it JSON-ready."""
+
+    name: str
+    capacity_bytes: int
+    peak_bytes: int
+    bytes_read: int
+    bytes_written: int
+    refetch_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class _Space(simpy.Container):
+    """A container that remembers its highest level."""
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        super().__init__(env, capacity=capacity, init=0)
+        self.peak = 0
+
+    def _do_put(self, event: ContainerPut) -> bool | None:
+        granted = super()._do_put(event)
+        self.peak = max(self.peak, self._level)
+        return granted
+
+
+class SramBuffer:
+    """An on-chip scratchpad of ``capacity_bytes`` with a ``port_bytes_per_cycle`` port."""
+
+    def __init__(self, env: simpy.Environment, name: str, capacity_bytes: int,
+                 port_bytes_per_cycle: int) -> None:
+        if capacity_bytes <= 0 or port_bytes_per_cycle <= 0:
+            raise ValueError(f"{name}: capacity_bytes and port_bytes_per_cycle must be > 0")
+        self.env, self.name = env, name
+        self.capacity_bytes = capacity_bytes
+        self.port_bytes_per_cycle = port_bytes_per_cycle
+        self._space = _Space(env, capacity_bytes)
+        self._who: dict[ContainerPut, str] = {}
+        self.bytes_read = 0
+        self.bytes_written = 0
+        self.refetch_bytes = 0
+
+    @property
+    def occupied_bytes(self) -> int:
+        return int(self._space.level)
+
+    @property
+    def peak_bytes(self) -> int:
+        return int(self._space.peak)
+
+    def allocate(self, nbytes: int, who: str = "") -> ContainerPut:
+        """An event granted once ``nbytes`` of space are free (FIFO). ``who`` names the waiter."""
+        if nbytes <= 0:
+            raise ValueError(f"{self.name}: cannot allocate {nbytes} B")
+        request = self._space.put(nbytes)
+        if not request.triggered:
+            self._who[request] = who or _active_process_name(self.env)
+            request.callbacks.append(self._forget)
+        return request
+
+    def release(self, nbytes: int) -> None:
+        """Give back space (the consumer is done with a tile)."""
+        if nbytes <= 0 or nbytes > self._space.level:
+            raise ValueError(f"{self.name}: cannot release {nbytes} B, "
+                             f"{self._space.level} B allocated")
+        self._space.get(nbytes)
+
+    def _forget(self, request: simpy.Event) -> None:
+        self._who.pop(request, None)
+
+    def waiting(self) -> list[str]:
+        """Who is blocked on this buffer, for a deadlock message."""
+        return [f"{self.name}: {who!r} waits for {int(req.amount)} B, capacity "
+                f"{self.capacity_bytes} B ({self.occupied_bytes} B in use)"
+                for req, who in self._who.items() if not req.triggered]
+
+    def access_cycles(self, nbytes: int) -> int:
+        """Cycles the port needs to read or write ``nbytes``."""
+        return math.ceil(nbytes / self.port_bytes_per_cycle) if nbytes > 0 else 0
+
+    def record_write(self, nbytes: int) -> None:
+        self.bytes_written += nbytes
+
+    def record_read(self, nbytes: int) -> None:
+        self.bytes_read += nbytes
+
+    def record_refetch(self, nbytes: int) -> None:
+        """Bytes fetched from DRAM again because the working set was tiled."""
+        self.refetch_bytes += nbytes
+
+    def stats(self) -> BufferStats:
+        return BufferStats(name=self.name, capacity_bytes=self.capacity_bytes,
+                           peak_bytes=self.peak_bytes, bytes_read=self.bytes_read,
+                           bytes_written=self.bytes_written, refetch_bytes=self.refetch_bytes)
+
+    def trace_line(self) -> str:
+        return (f"{self.name} @{self.env.now}: {self.occupied_bytes}/{self.capacity_bytes} B, "
+                f"{len(self.waiting())} waiting")
+
+
+def _active_process_name(env: simpy.Environment) -> str:
+    process = env.active_process
+    if process is None:
+        return "?"
+    return getattr(process, "name", None) or getattr(process._generator, "__name__", "?")

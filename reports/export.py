@@ -1,0 +1,63 @@
+"""Writing results files atomically: JSON, CSV per layer.
+
+Every file is written to a temporary file in the target directory and renamed
+into place, so an interrupted run never leaves a half-written output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from reports.results import Results
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    target = Path(path)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        with os.fdopen(fd, mode) as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no inf/nan: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def results_json(results: Results) -> str:
+    return json.dumps(_finite(results.to_dict()), indent=2, sort_keys=False) + "\n"
+
+
+def layers_csv(results: Results) -> str:
+    ops = sorted({op for row in results.layers for op in row["ops"]})
+    columns = ["index", "name", "kind", "phase", "cycles", "busy_cycles", "bytes_read",
+               "bytes_written", "refetch_bytes"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns + [f"ops_{op}" for op in ops] + [f"skipped_{op}" for op in ops])
+    for row in results.layers:
+        writer.writerow([row[c] for c in columns] + [row["ops"].get(op, 0) for op in ops]
+                        + [row["skipped"].get(op, 0) for op in ops])
+    return out.getvalue()
+
+
+def load_results(path: str | os.PathLike) -> Results:
+    return Results.from_dict(json.loads(Path(path).read_text()))

@@ -1,0 +1,209 @@
+"""Results as data: one object holding what the TLM measured and what the models derived.
+
+Everything a report shows is a field here, and ``to_dict()`` is the JSON
+results file (schema documented in docs/results-schema.md, versioned by
+``SCHEMA_VERSION``). Renderers only draw these numbers; they compute nothing.
+
+A trace may hold several training iterations; cycle, byte and energy totals
+sum over the simulated iterations, and the GPU baseline is priced for the same
+number of iterations, so the ratios are per-iteration ratios.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from memory.presets import DramPreset
+from reports.area import area_model
+from reports.energy import price_energy
+from reports.gpu import gpu_baseline
+from tlm.config import SystemConfig
+from tlm.system import BUFFERS, IterationRun
+from traces.network import Network
+
+SCHEMA_VERSION = "1.0.0"
+ENGINE_NAMES = ("fe", "lif", "be", "wue")
+STATES = ("busy", "stall_memory", "stall_backpressure", "starved", "idle")
+PHASES = ("forward", "backward", "weight_update")
+BANDWIDTH_WINDOWS = 48
+
+
+@dataclass
+class Results:
+    schema_version: str
+    workload: dict[str, Any]
+    config: dict[str, Any]
+    total_cycles: int
+    seconds: float
+    iterations: list[dict[str, Any]]
+    phases: dict[str, int]
+    engines: dict[str, dict[str, int]]
+    dma: dict[str, dict[str, int]]
+    dram: dict[str, Any]
+    buffers: dict[str, dict[str, int]]
+    channels: dict[str, dict[str, int]]
+    layers: list[dict[str, Any]]
+    energy_pj: dict[str, Any]
+    area_mm2: dict[str, Any]
+    gpu: dict[str, Any]
+    speedup: float
+    energy_saving: float
+    area_saving: float
+    simulator: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Results":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def sum_activity(runs: list[IterationRun], names: list[str]) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = {}
+    for name in names:
+        counter: Counter = Counter()
+        for run in runs:
+            counter.update(run.activity.get(name, {}))
+        if counter or any(name in run.activity for run in runs):
+            totals[name] = {state: int(counter.get(state, 0)) for state in STATES}
+        else:  # an engine with no work in this network is idle throughout
+            totals[name] = {**{s: 0 for s in STATES}, "idle": sum(r.total_cycles for r in runs)}
+    return totals
+
+
+def dram_summary(runs: list[IterationRun], cfg: SystemConfig) -> dict[str, Any]:
+    stats = [run.dram.stats() for run in runs]
+    total_cycles = sum(run.total_cycles for run in runs)
+    moved = sum(s.bytes_read + s.bytes_written for s in stats)
+    seconds = total_cycles / (cfg.clock_mhz * 1e6)
+    accesses = sum(s.row_hits + s.row_misses + s.row_conflicts for s in stats)
+    requests = sum(s.requests for s in stats)
+    achieved = moved / seconds / 1e9 if seconds else 0.0
+    peak = stats[0].peak_gbps
+    return {
+        "preset": stats[0].preset, "model": stats[0].model, "channels": stats[0].channels,
+        "bytes_read": sum(s.bytes_read for s in stats),
+        "bytes_written": sum(s.bytes_written for s in stats),
+        "achieved_gbps": achieved, "peak_gbps": peak,
+        "utilization": achieved / peak if peak else 0.0,
+        "row_hit_rate": sum(s.row_hits for s in stats) / accesses if accesses else 0.0,
+        "activations": sum(s.activations for s in stats),
+        "mean_queue_cycles": (sum(s.mean_queue_cycles * s.requests for s in stats) / requests
+                              if requests else 0.0),
+        "bandwidth_gbps_over_time": bandwidth_series(runs, cfg),
+    }
+
+
+def bandwidth_series(runs: list[IterationRun], cfg: SystemConfig) -> dict[str, Any]:
+    """Achieved bandwidth in BANDWIDTH_WINDOWS equal windows across all iterations."""
+    series: list[np.ndarray] = []
+    for run in runs:
+        window = max(1, -(-run.total_cycles // BANDWIDTH_WINDOWS))
+        _, bytes_per_window = run.dram.bandwidth_windows(window, run.total_cycles)
+        gbps = np.asarray(bytes_per_window, dtype=float) / (window / (cfg.clock_mhz * 1e-3))
+        series.append(gbps[:BANDWIDTH_WINDOWS])
+    joined = np.concatenate(series) if series else np.zeros(0)
+    if len(joined) > BANDWIDTH_WINDOWS:  # several iterations: average neighbours back down
+        edges = np.linspace(0, len(joined), BANDWIDTH_WINDOWS + 1).astype(int)
+        joined = np.array([joined[a:b].mean() for a, b in zip(edges[:-1], edges[1:])])
+    total = sum(run.total_cycles for run in runs)
+    return {"window_cycles": max(1, total // max(1, len(joined))),
+            "gbps": [round(float(v), 3) for v in joined]}
+
+
+def layer_rows(runs: list[IterationRun], network: Network) -> list[dict[str, Any]]:
+    rows = []
+    for n, spec in enumerate(network.layers):
+        for phase in PHASES:
+            parts = [run.collector.layers[(n, phase)] for run in runs
+                     if (n, phase) in run.collector.layers]
+            if not parts:
+                continue
+            ops: Counter = Counter()
+            skipped: Counter = Counter()
+            for part in parts:
+                ops.update(part.ops)
+                skipped.update(part.skipped)
+            rows.append({
+                "index": n, "name": spec.name, "kind": spec.kind, "phase": phase,
+                "cycles": sum(p.cycles for p in parts),
+                "busy_cycles": sum(p.busy_cycles for p in parts),
+                "ops": dict(sorted(ops.items())), "skipped": dict(sorted(skipped.items())),
+                "bytes_read": sum(p.bytes_read for p in parts),
+                "bytes_written": sum(p.bytes_written for p in parts),
+                "refetch_bytes": sum(p.refetch_bytes for p in parts)})
+    return rows
+
+
+def buffer_rows(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
+    rows: dict[str, dict[str, int]] = {}
+    for name in BUFFERS:
+        stats = [run.buffers[name].stats() for run in runs]
+        rows[name] = {"capacity_bytes": stats[0].capacity_bytes,
+                      "peak_bytes": max(s.peak_bytes for s in stats),
+                      "bytes_read": sum(run.collector.actions[f"sram.{name}.read_bytes"]
+                                        for run in runs),
+                      "bytes_written": sum(run.collector.actions[f"sram.{name}.write_bytes"]
+                                           for run in runs),
+                      "refetch_bytes": sum(run.collector.refetch[name] for run in runs)}
+    return rows
+
+
+def phase_cycles(runs: list[IterationRun]) -> dict[str, int]:
+    return {phase: sum(run.phases[phase][1] - run.phases[phase][0] for run in runs
+                       if phase in run.phases) for phase in PHASES}
+
+
+def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
+                  wall_seconds: float = 0.0) -> Results:
+    network: Network = meta.network
+    preset: DramPreset = runs[0].preset
+    total_cycles = sum(run.total_cycles for run in runs)
+    seconds = total_cycles / (cfg.clock_mhz * 1e6)
+    actions: Counter = Counter()
+    for run in runs:
+        actions.update(run.collector.actions)
+    dram = dram_summary(runs, cfg)
+    actions["dram.read_bytes"] = dram["bytes_read"]
+    actions["dram.write_bytes"] = dram["bytes_written"]
+    actions["dram.activations"] = dram["activations"]
+    capacities = {name: run_capacity for name, run_capacity in
+                  ((n, runs[0].buffers[n].capacity_bytes) for n in BUFFERS)}
+    energy = price_energy(actions, capacities, cfg, total_cycles, preset.energy_pj_per_bit,
+                          preset.activation_energy_pj)
+    area = area_model(cfg)
+    gpu = gpu_baseline(network, meta.timesteps, meta.batch, cfg.gpu.preset)
+    gpu_seconds = gpu.seconds * len(runs)
+    gpu_energy_j = gpu.energy_j * len(runs)
+    energy_j = energy.total_pj * 1e-12
+    component_names = sorted({name for run in runs for name in run.activity})
+    return Results(
+        schema_version=SCHEMA_VERSION,
+        workload={"name": meta.workload, "dataset": meta.dataset, "timesteps": meta.timesteps,
+                  "batch": meta.batch, "iterations": len(runs),
+                  "layers": [{"name": l.name, "kind": l.kind, "in_shape": list(l.in_shape),
+                              "out_shape": list(l.out_shape)} for l in network.layers]},
+        config=cfg.to_dict(), total_cycles=total_cycles, seconds=seconds,
+        iterations=[{"index": i, "cycles": run.total_cycles, "jobs": run.jobs}
+                    for i, run in enumerate(runs)],
+        phases=phase_cycles(runs),
+        engines=sum_activity(runs, list(ENGINE_NAMES)),
+        dma=sum_activity(runs, [n for n in component_names if n not in ENGINE_NAMES]),
+        dram=dram, buffers=buffer_rows(runs),
+        channels={name: dataclasses.asdict(runs[0].channels[name]) for name in runs[0].channels},
+        layers=layer_rows(runs, network),
+        energy_pj={"total": energy.total_pj, "breakdown": dict(energy.by_component)},
+        area_mm2={"total": area.total_mm2, "breakdown": dict(area.by_component)},
+        gpu={"name": gpu.name, "seconds": gpu_seconds, "energy_j": gpu_energy_j,
+             "area_mm2": gpu.area_mm2, "power_w": gpu.power_w},
+        speedup=gpu_seconds / seconds if seconds else float("inf"),
+        energy_saving=gpu_energy_j / energy_j if energy_j else float("inf"),
+        area_saving=gpu.area_mm2 / area.total_mm2,
+        simulator={"wall_seconds": wall_seconds, "jobs": sum(run.jobs for run in runs)})

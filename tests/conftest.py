@@ -1,0 +1,58 @@
+"""Shared fixtures: small traces made on the fly by the project's own generators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from traces.record import LayerRecord
+from traces.synthetic import SyntheticParams, synthesize_iteration
+from traces.workloads import Workload, get_workload
+from traces.writer import TraceWriter, header_for_workload
+
+Edit = Callable[[dict[str, LayerRecord]], None]
+
+
+def write_trace(path: Path, workload: str | Workload = "tiny-cnn", *, batch: int = 4, timesteps: int = 4,
+                seed: int = 0, edit: Edit | None = None,
+                params: SyntheticParams = SyntheticParams()) -> Path:
+    """A one-iteration synthetic trace, optionally edited before it is written."""
+    spec = get_workload(workload) if isinstance(workload, str) else workload
+    records = synthesize_iteration(spec, params, batch=batch, timesteps=timesteps, seed=seed)
+    if edit is not None:
+        edit(records)
+    header = header_for_workload(spec, producer="tests", batch=batch, timesteps=timesteps)
+    with TraceWriter(path, header) as writer:
+        writer.write_iteration(0, records)
+    return path
+
+
+def set_du(value: bool) -> Edit:
+    """An edit that makes every du zero (False) or non-zero (True), and h all ones if True."""
+    def edit(records: dict[str, LayerRecord]) -> None:
+        for record in records.values():
+            record.du_nonzero = np.full_like(record.du_nonzero, value)
+            record.du_values = None
+            if value:
+                record.h_mask = np.ones_like(record.h_mask)
+    return edit
+
+
+@pytest.fixture(scope="session")
+def tiny_trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_trace(tmp_path_factory.mktemp("traces") / "tiny.h5")
+
+
+@pytest.fixture(scope="session")
+def trace_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    folder = tmp_path_factory.mktemp("made")
+    made: dict[str, Path] = {}
+
+    def make(name: str, **kwargs) -> Path:
+        if name not in made:
+            made[name] = write_trace(folder / f"{name}.h5", **kwargs)
+        return made[name]
+    return make

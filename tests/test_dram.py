@@ -1,0 +1,275 @@
+"""DRAM model: exact bandwidth-model times, row-buffer states, refresh, queueing,
+monotonicity in bandwidth, statistics, and the calibration against DRAMsim3."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given, settings, strategies as st
+
+import memory.dram as dram_mod
+from memory.address_map import AddressMap
+from memory.dram import Dram
+from memory.presets import DDR4_3200, HBM2, LPDDR4_3200, PRESETS, resolve_dram
+from tlm.config import ConfigError, DramConfig, SystemConfig, config_from_dict
+from tlm.payload import Command, Transaction
+
+R, W = Command.READ, Command.WRITE
+
+
+@pytest.fixture
+def env() -> simpy.Environment:
+    return simpy.Environment()
+
+
+def run_stream(dram: Dram, txns, outstanding: int = 1):
+    """Issue (delay, Transaction) pairs from ``outstanding`` initiators; (done, record) list."""
+    env, out = dram.env, []
+    queue = iter(txns)
+
+    def initiator(env):
+        for delay, txn in queue:
+            if delay:
+                yield env.timeout(delay)
+            record = yield dram.access(txn)
+            out.append((env.now, record))
+
+    for _ in range(outstanding):
+        env.process(initiator(env))
+    env.run()
+    return out
+
+
+def read(address: int, nbytes: int) -> Transaction:
+    return Transaction(R, address, nbytes, initiator="t")
+
+
+# -- presets ----------------------------------------------------------------------
+
+def test_presets_match_reference_table():
+    assert HBM2.peak_gbps == 256.0 and HBM2.burst_ns == 2.0
+    assert DDR4_3200.burst_ns == 2.5 and LPDDR4_3200.burst_ns == 5.0
+    for p in PRESETS.values():
+        t = p.timing
+        assert t.latency_hit_ns < t.latency_miss_ns < t.latency_conflict_ns
+    assert HBM2.timing.refresh_fraction == pytest.approx(0.067, abs=0.001)
+    assert DDR4_3200.timing.refresh_fraction == pytest.approx(0.045, abs=0.001)
+
+
+def test_resolve_dram_applies_overrides():
+    p = resolve_dram(DramConfig(preset="ddr4-3200", channels=2, peak_gbps_per_channel=51.2,
+                                latency_ns=0.0))
+    assert (p.channels, p.peak_gbps_per_channel, p.latency_ns) == (2, 51.2, 0.0)
+    assert p.burst_ns == 1.25
+    assert resolve_dram(DramConfig()) is HBM2
+    with pytest.raises(ConfigError):
+        resolve_dram(DramConfig(preset="gddr7"))
+
+
+# -- address map ------------------------------------------------------------------
+
+def test_linear_tile_spreads_over_all_channels_and_banks():
+    amap = AddressMap.for_preset(HBM2)
+    blocks = amap.decode(4096, 256 * 1024)
+    assert blocks.nbytes.sum() == 256 * 1024
+    assert set(blocks.channel.tolist()) == set(range(8))
+    pairs = set(zip(blocks.channel.tolist(), blocks.bank.tolist()))
+    assert len(pairs) == 8 * 16
+
+
+def test_unaligned_decode_counts_partial_bursts():
+    amap = AddressMap.for_preset(HBM2)
+    one = amap.decode(100, 10)               # inside one burst
+    assert (one.nbytes.tolist(), one.bursts.tolist()) == ([10], [1])
+    two = amap.decode(250, 20)               # straddles a block (and a burst) boundary
+    assert two.nbytes.tolist() == [6, 14] and two.bursts.tolist() == [1, 1]
+    assert two.channel.tolist() == [0, 1]
+
+
+# -- bandwidth model --------------------------------------------------------------
+
+def test_bandwidth_model_exact_times(env):
+    preset = replace(HBM2, channels=1)
+    dram = Dram(env, "dram", preset, 1000.0, "bandwidth")
+    out = run_stream(dram, [(0, read(0, 4096)), (0, Transaction(W, 0, 4096))])
+    # 4096 B at 32 B/cycle = 128 cycles, + 16 cycles read latency; the write is accepted
+    assert [t for t, _ in out] == [144, 144 + 128]
+
+
+def test_bandwidth_model_clock_conversion(env):
+    dram = Dram(env, "dram", replace(DDR4_3200, channels=1), 500.0, "bandwidth")
+    (t, rec), = run_stream(dram, [(0, read(0, 25600))])
+    # 25600 B at 25.6 GB/s = 1000 ns = 500 cycles, + 16 ns = 8 cycles
+    assert t == 508 and rec.end_cycle == 500
+
+
+def test_huge_bandwidth_zero_latency_costs_zero_cycles(env):
+    cfg = config_from_dict({"dram.model": "bandwidth", "dram.peak_gbps_per_channel": 1e12,
+                            "dram.latency_ns": 0.0})
+    dram = Dram.from_config(env, "dram", cfg)
+    out = run_stream(dram, [(0, read(i * 1 << 20, 1 << 20)) for i in range(50)], outstanding=4)
+    assert [t for t, _ in out] == [0] * 50
+
+
+# -- banked model: row buffer -----------------------------------------------------
+
+def test_row_hit_miss_conflict_latencies(env):
+    preset = replace(HBM2, channels=1)
+    dram = Dram(env, "dram", preset, 1000.0, "banked", interleave_bytes=1024)
+    same_bank_other_row = preset.banks_per_channel * preset.row_bytes
+    out = run_stream(dram, [(0, read(0, 64)), (0, read(64, 64)),
+                            (0, read(same_bank_other_row, 64))])
+    latencies = [rec.done_cycle - rec.arrival_cycle for _, rec in out]
+    assert latencies == [30, 16, 44]          # miss, hit, conflict (ns at 1 GHz)
+    kinds = [(r.row_hits, r.row_misses, r.row_conflicts) for _, r in out]
+    assert kinds == [(0, 1, 0), (1, 0, 0), (0, 0, 1)]
+
+
+def test_refresh_closes_rows(env):
+    preset = replace(HBM2, channels=1)
+    dram = Dram(env, "dram", preset, 1000.0, "banked")
+    out = run_stream(dram, [(0, read(0, 64)), (5000, read(0, 64))])
+    assert out[1][1].row_misses == 1          # a refresh (at 3640 cycles) came between
+
+
+def long_sequential_cycles(preset, nbytes=8 << 20) -> int:
+    env = simpy.Environment()
+    dram = Dram(env, "dram", preset, 1000.0, "banked")
+    run_stream(dram, [(0, read(a, 65536)) for a in range(0, nbytes, 65536)], outstanding=4)
+    return env.now
+
+
+@pytest.mark.parametrize("base", [HBM2, DDR4_3200])
+def test_refresh_overhead_matches_trfc_over_trefi(base):
+    preset = replace(base, channels=1)
+    no_refresh = replace(preset, timing=replace(preset.timing, t_rfc_ns=0.0))
+    with_ref, without = long_sequential_cycles(preset), long_sequential_cycles(no_refresh)
+    overhead = 1 - without / with_ref
+    assert overhead == pytest.approx(preset.timing.refresh_fraction, rel=0.1)
+
+
+# -- queueing ---------------------------------------------------------------------
+
+def test_two_initiators_on_one_channel_queue(env):
+    dram = Dram(env, "dram", replace(HBM2, channels=2), 1000.0, "banked")
+    a, b = run_stream(dram, [(0, read(0, 256)), (0, read(512, 256))], outstanding=2)
+    assert {a[1].channels, b[1].channels} == {1}
+    # b's row opens in parallel with a's, but its data waits for a's 4 bursts
+    assert a[1].queue_cycles == 0 and b[1].queue_cycles == 14 + 8
+    # a: row open at 14, data 14..22, +14 latency; b: data 22..30, +14
+    assert (a[0], b[0]) == (36, 44)
+    assert dram.stats().max_queue_cycles == 22
+
+
+def test_two_initiators_on_two_channels_do_not_queue(env):
+    dram = Dram(env, "dram", replace(HBM2, channels=2), 1000.0, "banked")
+    a, b = run_stream(dram, [(0, read(0, 256)), (0, read(256, 256))], outstanding=2)
+    assert a[1].queue_cycles == b[1].queue_cycles == 0
+    assert a[0] == b[0]
+
+
+# -- properties -------------------------------------------------------------------
+
+txn_strategy = st.lists(
+    st.tuples(st.integers(0, 40), st.integers(0, (1 << 22) - 1), st.integers(1, 20000),
+              st.booleans()),
+    min_size=1, max_size=25)
+
+
+def makespan(preset, model, stream, outstanding) -> int:
+    env = simpy.Environment()
+    dram = Dram(env, "dram", preset, 1000.0, model)
+    txns = [(d, Transaction(R if rd else W, a, n)) for d, a, n, rd in stream]
+    run_stream(dram, txns, outstanding)
+    return env.now
+
+
+@settings(max_examples=40, deadline=None)
+@given(stream=txn_strategy, outstanding=st.integers(1, 4),
+       model=st.sampled_from(["banked", "bandwidth"]),
+       base=st.sampled_from([HBM2, DDR4_3200, LPDDR4_3200]))
+def test_doubling_bandwidth_never_slows_a_stream(stream, outstanding, model, base):
+    faster = replace(base, peak_gbps_per_channel=2 * base.peak_gbps_per_channel)
+    assert makespan(faster, model, stream, outstanding) <= makespan(base, model, stream,
+                                                                     outstanding)
+
+
+@settings(max_examples=25, deadline=None)
+@given(stream=txn_strategy)
+def test_stats_are_consistent(stream):
+    env = simpy.Environment()
+    dram = Dram(env, "dram", DDR4_3200, 1000.0, "banked")
+    txns = [(d, Transaction(R if rd else W, a, n)) for d, a, n, rd in stream]
+    run_stream(dram, txns, outstanding=2)
+    s = dram.stats()
+    assert s.bytes_read == sum(n for _, _, n, rd in stream if rd)
+    assert s.bytes_written == sum(n for _, _, n, rd in stream if not rd)
+    bursts = sum(int(dram.address_map.decode(a, n).bursts.sum()) for _, a, n, _ in stream)
+    assert s.row_hits + s.row_misses + s.row_conflicts == bursts
+    assert s.activations == s.row_misses + s.row_conflicts
+    assert s.transactions == len(stream)
+    windows = dram.bandwidth_windows(2048)           # GB/s at 1 GHz = bytes per cycle
+    moved = sum(g for _, g in windows) * 2048
+    assert moved == pytest.approx(s.bytes_read + s.bytes_written, rel=1e-9)
+    assert 0 < s.utilization <= 1
+
+
+def test_small_and_vector_paths_agree(monkeypatch):
+    stream = [(0, read(a, n)) for a, n in [(0, 3000), (1 << 20, 2048), (77, 9000),
+                                            (5 << 20, 4096), (123456, 700)]] * 3
+
+    def records(small_blocks):
+        monkeypatch.setattr(dram_mod, "SMALL_BLOCKS", small_blocks)
+        dram = Dram(simpy.Environment(), "dram", replace(HBM2, channels=2), 1000.0)
+        return [rec for _, rec in run_stream(dram, stream, outstanding=3)]
+
+    assert records(0) == records(1000)
+
+
+def test_bandwidth_windows_coarsen_but_keep_bytes(env):
+    dram = Dram(env, "dram", replace(HBM2, channels=1), 1000.0, "bandwidth",
+                window_cycles=4)
+    run_stream(dram, [(0, read(a, 1 << 20)) for a in range(0, 8 << 20, 1 << 20)])
+    windows = dram.bandwidth_windows(1)
+    width = windows[1][0]
+    assert width > 4                                          # it coarsened
+    assert sum(g for _, g in windows) * width == pytest.approx(8 << 20)
+    assert max(g for _, g in windows) == pytest.approx(32.0)  # never above the peak
+
+
+# -- calibration against DRAMsim3 (reduced streams) ---------------------------------
+
+def calibrate(base, stream: str) -> tuple[float, float]:
+    preset = replace(base, channels=1)
+    dram = Dram(simpy.Environment(), "dram", preset, 1000.0, "banked",
+                interleave_bytes=preset.row_bytes)
+    rng = np.random.default_rng(7)
+    if stream == "sequential":
+        addrs, n = range(0, 2 << 20, 2048), 2048
+    elif stream == "random-64B":
+        addrs, n = (rng.integers(0, 1 << 24, 3000) * 64).tolist(), 64
+    else:
+        addrs, n = (rng.integers(0, 1 << 19, 1000) * 2048).tolist(), 2048
+    run_stream(dram, [(0, read(a, n)) for a in addrs], outstanding=32)
+    s = dram.stats()
+    return s.achieved_gbps, s.row_hit_rate
+
+
+DRAMSIM3 = {("hbm2", "sequential"): 29.4, ("hbm2", "random-64B"): 7.8,
+            ("hbm2", "random-2KiB"): 29.1, ("ddr4-3200", "sequential"): 16.9,
+            ("ddr4-3200", "random-64B"): 20.5, ("ddr4-3200", "random-2KiB"): 21.8}
+
+
+def test_calibration_ordering_and_bounds():
+    got = {(p.name, s): calibrate(p, s) for p in (HBM2, DDR4_3200)
+           for s in ("sequential", "random-64B", "random-2KiB")}
+    hbm_seq, hbm_rand = got["hbm2", "sequential"], got["hbm2", "random-64B"]
+    assert hbm_rand[0] < 0.4 * hbm_seq[0]                 # tFAW-bound random access
+    for p in ("hbm2", "ddr4-3200"):
+        assert got[p, "sequential"][1] > 0.9 and got[p, "random-2KiB"][1] > 0.9
+        assert got[p, "random-64B"][1] < 0.05
+    for key, ref in DRAMSIM3.items():
+        assert got[key][0] == pytest.approx(ref, rel=0.2), key

@@ -1,0 +1,51 @@
+"""The ``h2learn`` command: a thin layer over the Python API.
+
+Each command family lives in its own module under ``tlm/commands`` and
+registers itself with ``add_parser(subparsers)``; its handler returns the exit
+code. Expected failures (bad trace, bad config) are one line on stderr and
+exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tlm.commands import config as config_cmd
+from tlm.commands import run as run_cmd
+from tlm.commands import trace as trace_cmd
+
+EPILOG = """examples:
+  h2learn run                               simulate the embedded sample trace
+  h2learn trace gen --workload mnist-cnn --source trainer --batch 8 -o mnist.h5
+  h2learn run mnist.h5 --set dram.preset=ddr4-3200 --json result.json
+  h2learn config show                       every parameter, its default and unit
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="h2learn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Transaction-level model of the H2Learn SNN-training accelerator, "
+                    "driven by HDF5 traces of BPTT training iterations.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (run_cmd, trace_cmd, config_cmd):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("h2learn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""``h2learn trace``: make, inspect and check trace files.
+
+    h2learn trace gen (--workload NAME | --network FILE) --source synthetic|trainer -o OUT.h5
+    h2learn trace info FILE
+    h2learn trace check FILE
+
+This module only parses arguments, draws progress bars and tables, and turns
+library errors into one ``h2learn: error: ...`` line with exit code 2; the work
+is done by traces.synthetic, traces.trainer, traces.reader and traces.validate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.table import Table
+
+from tlm.commands.progress import LazyProgress
+from traces.errors import TraceError
+from traces.netfile import load_network_file
+from traces.network import NetworkError
+from traces.reader import LayerStats, TraceReader, layer_stats, open_trace, unpacked_bytes
+from traces.synthetic import SyntheticParams, generate_trace
+from traces.validate import validate_trace
+from traces.workloads import Workload, get_workload
+from traces.writer import TraceWriter, header_for_workload
+
+EXIT_OK, EXIT_ERROR = 0, 2
+TRAINER_PRODUCER = "h2learn-tlm trainer"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``trace`` and its sub-commands on the top-level ``h2learn`` parser."""
+    parser = subparsers.add_parser("trace", help="make, inspect and check BPTT trace files",
+                                   description="Make, inspect and check BPTT trace files.")
+    sub = parser.add_subparsers(dest="trace_command", metavar="COMMAND", required=True)
+    _add_gen(sub)
+    info = sub.add_parser("info", help="per-layer densities and file statistics")
+    info.add_argument("file", metavar="FILE")
+    info.set_defaults(func=handle_info)
+    check = sub.add_parser("check", help="validate a trace against the schema")
+    check.add_argument("file", metavar="FILE")
+    check.set_defaults(func=handle_check)
+    return parser
+
+
+def _add_gen(sub: argparse._SubParsersAction) -> None:
+    gen = sub.add_parser("gen", help="generate a trace (synthetic or by training)")
+    what = gen.add_mutually_exclusive_group(required=True)
+    what.add_argument("--workload", metavar="NAME", help="a reference workload, e.g. mnist-cnn")
+    what.add_argument("--network", metavar="FILE", help="a TOML network description")
+    gen.add_argument("--source", choices=("synthetic", "trainer"), default="synthetic",
+                     help="synthetic generator (default) or the numpy BPTT trainer")
+    gen.add_argument("-o", "--output", required=True, metavar="OUT.h5")
+    gen.add_argument("--batch", type=int, help="batch size (default: the workload's)")
+    gen.add_argument("--timesteps", type=int, help="timesteps T (default: the workload's)")
+    gen.add_argument("--iterations", type=int, default=1, help="iterations recorded (default 1)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--train-iterations", type=int, metavar="N",
+                     help="trainer: iterations trained; the last --iterations are recorded "
+                          "(default: --iterations)")
+    rates = gen.add_argument_group("synthetic rates (override the defaults / network file)")
+    for name in ("firing-rate", "h-density", "du-density", "input-rate", "channel-cv",
+                 "temporal-corr"):
+        rates.add_argument(f"--{name}", type=float, metavar="X")
+    rates.add_argument("--du-values", action="store_true", help="also store float16 du values")
+    gen.set_defaults(func=handle_gen)
+
+
+def _fail(message: str) -> int:
+    print(f"h2learn: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+@contextmanager
+def _progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """The shared lazy bar (shown after a second) on a terminal; yields ``advance(n)``.
+
+    Off a terminal (pipes, CI, tests) there is no bar at all, so stderr holds
+    nothing but error lines.
+    """
+    if not Console(stderr=True).is_terminal:
+        yield lambda n=1: None
+        return
+    with LazyProgress(description, total) as bar:
+        yield bar.advance
+
+
+def _workload_and_params(args: argparse.Namespace) -> tuple[Workload, SyntheticParams]:
+    if args.network:
+        workload, params = load_network_file(args.network)
+    else:
+        try:
+            workload, params = get_workload(args.workload), SyntheticParams()
+        except KeyError as exc:
+            raise NetworkError(str(exc.args[0])) from None
+    return workload, _override_params(args, params)
+
+
+def _override_params(args: argparse.Namespace, params: SyntheticParams) -> SyntheticParams:
+    """Command-line rates win over the network file's, which win over the defaults."""
+    rates = {k: getattr(args, k) for k in ("firing_rate", "h_density", "du_density")
+             if getattr(args, k) is not None}
+    other = {k: getattr(args, k) for k in ("input_rate", "channel_cv", "temporal_corr")
+             if getattr(args, k) is not None}
+    return replace(params, **other, rates=replace(params.rates, **rates),
+                   du_values=params.du_values or args.du_values)
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    for name in ("batch", "timesteps", "iterations", "train_iterations"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.train_iterations is not None and args.train_iterations < args.iterations:
+        raise ValueError(f"--train-iterations ({args.train_iterations}) must be at least "
+                         f"--iterations ({args.iterations})")
+
+
+def handle_gen(args: argparse.Namespace) -> int:
+    try:
+        _check_sizes(args)
+        workload, params = _workload_and_params(args)
+        if args.source == "synthetic":
+            _gen_synthetic(args, workload, params)
+        else:
+            _gen_trainer(args, workload)
+    except (TraceError, ValueError) as exc:  # NetworkError, SyntheticError are ValueErrors
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{args.output}: cannot write: {exc.strerror or exc}")
+    return EXIT_OK
+
+
+def _gen_synthetic(args: argparse.Namespace, workload: Workload, params: SyntheticParams) -> None:
+    total = args.iterations * len(workload.network.layers)
+    with _progress("synthetic trace", total) as advance:
+        generate_trace(args.output, workload, params, batch=args.batch, timesteps=args.timesteps,
+                       iterations=args.iterations, seed=args.seed, progress=advance)
+
+
+def _gen_trainer(args: argparse.Namespace, workload: Workload) -> None:
+    from traces.trainer import train  # the trainer is heavy; only gen --source trainer needs it
+
+    trained = args.train_iterations or args.iterations
+    record = range(trained - args.iterations, trained)
+    header = header_for_workload(workload, producer=TRAINER_PRODUCER, batch=args.batch,
+                                 timesteps=args.timesteps)
+    with _progress("training", trained) as advance, TraceWriter(args.output, header) as writer:
+        run = train(workload, batch=args.batch, timesteps=args.timesteps, iterations=trained,
+                    record=record, seed=args.seed, progress=lambda i, loss, acc: advance(1))
+        for rec in run:
+            writer.write_iteration(rec.iteration, rec.layers, loss=rec.loss, accuracy=rec.accuracy)
+
+
+def handle_check(args: argparse.Namespace) -> int:
+    try:
+        s = validate_trace(args.file)
+    except TraceError as exc:
+        return _fail(str(exc))
+    du = ", du values" if s.has_du_values else ""
+    print(f"ok: {s.path}: schema {s.schema_version}, workload {s.workload}, "
+          f"{s.iterations} iteration(s) × {len(s.layers)} layers, T={s.timesteps}, "
+          f"B={s.batch}{du}, {s.file_bytes} bytes")
+    return EXIT_OK
+
+
+def handle_info(args: argparse.Namespace) -> int:
+    try:
+        with open_trace(args.file) as reader:
+            with _progress("reading", reader.meta.iterations * len(reader.meta.network.layers)) as adv:
+                stats = layer_stats(reader, progress=lambda done, total: adv(1))
+            console = Console()
+            console.print(info_header(reader))
+            console.print(info_table(stats))
+    except TraceError as exc:
+        return _fail(str(exc))
+    return EXIT_OK
+
+
+def info_header(reader: TraceReader) -> str:
+    m = reader.meta
+    dense = unpacked_bytes(m, reader.has_du_values)
+    size = reader.file_bytes
+    return (f"[bold]{reader.path}[/]  schema {m.schema_version}  producer {m.producer} "
+            f"{m.producer_version}\nworkload {m.workload} ({m.dataset})  T={m.timesteps}  "
+            f"batch={m.batch}  iterations={m.iterations}  vth={m.neuron.vth} tau={m.neuron.tau}\n"
+            f"file {_mib(size)}  unpacked {_mib(dense)}  compression {dense / max(size, 1):.1f}×")
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.2f} MiB"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(v) for v in shape)
+
+
+def info_table(stats: list[LayerStats]) -> Table:
+    table = Table(title="per layer (averaged over iterations, timesteps and samples)")
+    for col in ("layer", "kind", "in → out"):
+        table.add_column(col)
+    for col in ("input rate", "firing rate", "h density", "du density"):
+        table.add_column(col, justify="right")
+    for s in stats:
+        table.add_row(s.name, s.kind, f"{_shape(s.in_shape)} → {_shape(s.out_shape)}",
+                      f"{s.input_rate:.3f}", f"{s.firing_rate:.3f}", f"{s.h_density:.3f}",
+                      f"{s.du_density:.3f}")
+    return table

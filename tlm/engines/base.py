@@ -1,0 +1,214 @@
+"""The three processes every engine is made of: load, compute, store.
+
+An engine's program is a list of jobs (tiles). Its *loader* (the DMA read
+side) walks the program ahead of the compute: it waits until the job's inputs
+exist in DRAM, reserves room in the input buffer, fetches the tile and puts it
+into a bounded prefetch channel — the channel's depth is the double
+buffering. The *compute* takes prefetched tiles, takes on-chip tiles from
+upstream engines, computes for the job's cost, hands tiles downstream and
+passes its results to the *storer* (the DMA write side), which writes them to
+DRAM and marks them ready on the scoreboard.
+
+In ``serial`` pipeline mode one lock is held around every timed operation
+(transfer or compute) of every engine, so nothing overlaps; waiting for that
+lock is nobody's fault and counts as idle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable, Generator, Iterable
+
+import simpy
+
+from memory.sram import SramBuffer
+from tlm.channel import Channel
+from tlm.component import Component
+from tlm.jobs import Access, Job, Scoreboard, Work
+from tlm.payload import Command, Transaction
+from tlm.stats import Collector, Slice
+
+
+class Fabric:
+    """What the processes of all engines share: DRAM, buffers, channels, scoreboard."""
+
+    def __init__(self, env: simpy.Environment, dram: Any, buffers: dict[str, SramBuffer],
+                 streaming: frozenset[str], channels: dict[str, Channel], serial: bool,
+                 on_job: Callable[[], None] | None = None) -> None:
+        self.env = env
+        self.dram = dram
+        self.buffers = buffers
+        self.streaming = streaming  # buffers reserved tile by tile (the others hold a working set)
+        self.channels = channels
+        self.on_job = on_job
+        self.scoreboard = Scoreboard(env)
+        self.collector = Collector()
+        self.lock = simpy.Resource(env, capacity=1) if serial else None
+
+    def serialized(self, generator: Generator) -> Generator[Any, Any, Any]:
+        """Run a timed operation, under the global lock in serial mode."""
+        if self.lock is None:
+            return (yield from generator)
+        with self.lock.request() as request:
+            yield request
+            return (yield from generator)
+
+    def transfer(self, accesses: Iterable[Access], command: Command, initiator: str,
+                 phase: str) -> simpy.Event:
+        """Issue one DRAM transaction per access; the event fires when all complete."""
+        events = [self.dram.access(Transaction(command, a.address, a.length_bytes, a.tensor,
+                                               a.layer, a.timestep, phase, initiator))
+                  for a in accesses if a.length_bytes > 0]
+        return simpy.AllOf(self.env, events)
+
+
+def bytes_per_buffer(accesses: Iterable[Access]) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for access in accesses:
+        totals[access.buffer] += access.length_bytes
+    return dict(totals)
+
+
+class Loader(Component):
+    """DMA read side: fetches each job's tiles ahead of the compute."""
+
+    def __init__(self, env: simpy.Environment, name: str, fabric: Fabric, program: list[Job],
+                 prefetch: Channel) -> None:
+        super().__init__(env, name)
+        self.fabric, self.program, self.prefetch = fabric, program, prefetch
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        board = self.fabric.scoreboard
+        for job in self.program:
+            if job.after:
+                keys = ", ".join(f"{t}[{l}][t={s}]" for t, l, s in job.after)
+                yield from self.wait(simpy.AllOf(self.env, [board.ready(k) for k in job.after]),
+                                     "starved", f"inputs {keys} of {job.label}")
+            inputs_ready_at = self.env.now
+            work = job.prepare()
+            yield from self._reserve(work.reads, job)
+            yield from self.fabric.serialized(self._fetch(job, work))
+            yield from self.wait_for(self.prefetch.put((job, work, inputs_ready_at)),
+                                     "stall_backpressure", f"room in {self.prefetch.describe()}")
+
+    def _reserve(self, reads: tuple[Access, ...], job: Job) -> Generator:
+        for name, nbytes in bytes_per_buffer(reads).items():
+            if name in self.fabric.streaming:
+                yield from self.wait(self.fabric.buffers[name].allocate(nbytes), "stall_backpressure",
+                                     f"{nbytes} B in {name} for {job.label}")
+
+    def _fetch(self, job: Job, work: Work) -> Generator:
+        if not work.reads:
+            return
+        start = self.env.now
+        yield from self.wait(self.fabric.transfer(work.reads, Command.READ, self.name, job.phase),
+                             "busy", f"DRAM reads of {job.label}")
+        collector = self.fabric.collector
+        collector.slices.append(Slice(self.name, "read", job.phase, job.layer, job.timestep,
+                                      start, self.env.now, work.read_bytes))
+        for access in work.reads:
+            collector.actions[f"sram.{access.buffer}.write_bytes"] += access.length_bytes
+            if access.refetch:
+                collector.refetch[access.buffer] += access.length_bytes
+        stats = collector.layer(job.layer, job.phase)
+        stats.bytes_read += work.read_bytes
+        stats.refetch_bytes += sum(a.length_bytes for a in work.reads if a.refetch)
+
+
+class Engine(Component):
+    """Compute side: one tile at a time, for the cycles its pure cost function gives."""
+
+    def __init__(self, env: simpy.Environment, name: str, fabric: Fabric, program: list[Job],
+                 prefetch: Channel, store_queue: simpy.Store) -> None:
+        super().__init__(env, name)
+        self.fabric, self.program = fabric, program
+        self.prefetch, self.store_queue = prefetch, store_queue
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        for job in self.program:
+            work = yield from self._take_inputs(job)
+            yield from self.fabric.serialized(self._compute(job, work))
+            self._release_inputs(work)
+            for name in job.gives:
+                channel = self.fabric.channels[name]
+                yield from self.wait_for(channel.put(job.label), "stall_backpressure",
+                                         f"room in {channel.describe()}")
+            if work.writes:
+                yield from self._reserve_outputs(job, work)
+                self.store_queue.put((job, work))
+        self.store_queue.put(None)
+
+    def _take_inputs(self, job: Job) -> Generator[Any, Any, Work]:
+        start = self.env.now
+        self.waiting_for = f"tiles of {job.label} from {self.prefetch.describe()}"
+        _, work, inputs_ready_at = yield from self.prefetch.get()
+        self.waiting_for = None
+        waited = self.env.now - start
+        starved = min(waited, max(0, inputs_ready_at - start))  # upstream had not written it yet
+        self.activity.add("starved", starved)
+        self.activity.add("stall_memory", waited - starved)
+        for name in job.takes:
+            channel = self.fabric.channels[name]
+            yield from self.wait_for(channel.get(), "starved", f"a tile from {channel.describe()}")
+        return work
+
+    def _compute(self, job: Job, work: Work) -> Generator:
+        start = self.env.now
+        yield from self.wait(self.env.timeout(work.cost.cycles), "busy", f"computing {job.label}")
+        collector = self.fabric.collector
+        collector.slices.append(Slice(self.name, "compute", job.phase, job.layer, job.timestep,
+                                      start, self.env.now, 0))
+        stats = collector.layer(job.layer, job.phase)
+        stats.busy_cycles += work.cost.cycles
+        stats.span(start, self.env.now)
+        stats.ops.update(work.cost.ops)
+        stats.skipped.update(work.cost.skipped)
+        for op, count in work.cost.ops.items():
+            collector.actions[f"{self.name}.{op}"] += count
+        if self.fabric.on_job is not None:
+            self.fabric.on_job()
+
+    def _release_inputs(self, work: Work) -> None:
+        for name, nbytes in bytes_per_buffer(work.reads).items():
+            self.fabric.collector.actions[f"sram.{name}.read_bytes"] += nbytes
+            if name in self.fabric.streaming:
+                self.fabric.buffers[name].release(nbytes)
+
+    def _reserve_outputs(self, job: Job, work: Work) -> Generator:
+        for name, nbytes in bytes_per_buffer(work.writes).items():
+            self.fabric.collector.actions[f"sram.{name}.write_bytes"] += nbytes
+            yield from self.wait(self.fabric.buffers[name].allocate(nbytes), "stall_backpressure",
+                                 f"{nbytes} B in {name} for results of {job.label}")
+
+
+class Storer(Component):
+    """DMA write side: drains results to DRAM, then marks them ready."""
+
+    def __init__(self, env: simpy.Environment, name: str, fabric: Fabric,
+                 store_queue: simpy.Store) -> None:
+        super().__init__(env, name)
+        self.fabric, self.store_queue = fabric, store_queue
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            self.waiting_for = "results to write"
+            item = yield self.store_queue.get()  # nothing to write is idle time, not a stall
+            self.waiting_for = None
+            if item is None:
+                return
+            job, work = item
+            yield from self.fabric.serialized(self._write(job, work))
+            for name, nbytes in bytes_per_buffer(work.writes).items():
+                self.fabric.collector.actions[f"sram.{name}.read_bytes"] += nbytes
+                self.fabric.buffers[name].release(nbytes)
+            for key in job.signals:
+                self.fabric.scoreboard.done(key)
+
+    def _write(self, job: Job, work: Work) -> Generator:
+        start = self.env.now
+        yield from self.wait(self.fabric.transfer(work.writes, Command.WRITE, self.name, job.phase),
+                             "busy", f"DRAM writes of {job.label}")
+        collector = self.fabric.collector
+        collector.slices.append(Slice(self.name, "write", job.phase, job.layer, job.timestep,
+                                      start, self.env.now, work.write_bytes))
+        collector.layer(job.layer, job.phase).bytes_written += work.write_bytes

@@ -1,0 +1,90 @@
+"""Jobs: the unit of work an engine's program is made of, and the scoreboard.
+
+A job is one tile of one engine: which DRAM data it needs (reads), what it
+computes (a pure cost, evaluated lazily from the trace when the job's DMA
+reaches it, so memory stays bounded), what it hands to other engines over
+on-chip channels, and what it writes back. Dependencies are explicit: a job
+names the scoreboard keys — (tensor, layer, timestep) — that must be complete
+in DRAM before its reads may issue, and the keys its writes complete.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+import simpy
+
+from tlm.costs import TileCost
+
+Key = tuple[str, int, int]  # (tensor, layer, timestep)
+
+
+@dataclass(frozen=True)
+class Access:
+    """One DRAM transfer of a job: a tile of one tensor, into or out of one buffer."""
+
+    tensor: str
+    layer: int
+    timestep: int
+    address: int
+    length_bytes: int
+    buffer: str
+    refetch: bool = False   # a re-read forced by tiling (the data was read before)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a job turns out to be once its trace tile is known."""
+
+    reads: tuple[Access, ...]
+    writes: tuple[Access, ...]
+    cost: TileCost
+
+    @property
+    def read_bytes(self) -> int:
+        return sum(a.length_bytes for a in self.reads)
+
+    @property
+    def write_bytes(self) -> int:
+        return sum(a.length_bytes for a in self.writes)
+
+
+@dataclass
+class Job:
+    engine: str
+    phase: str                      # "forward" | "backward" | "weight_update"
+    layer: int
+    timestep: int
+    label: str
+    prepare: Callable[[], Work]
+    after: tuple[Key, ...] = ()     # complete in DRAM before reads issue
+    takes: tuple[str, ...] = ()     # on-chip channels to take one tile from each, in order
+    gives: tuple[str, ...] = ()     # on-chip channels to put one tile into after compute
+    signals: tuple[Key, ...] = ()   # keys this job's writes complete (one part each)
+
+
+@dataclass
+class Scoreboard:
+    """Counts outstanding parts per key; a key is ready when all parts are written."""
+
+    env: simpy.Environment
+    _pending: dict[Key, int] = field(default_factory=lambda: defaultdict(int))
+    _events: dict[Key, simpy.Event] = field(default_factory=dict)
+
+    def expect(self, key: Key) -> None:
+        self._pending[key] += 1
+
+    def done(self, key: Key) -> None:
+        self._pending[key] -= 1
+        if self._pending[key] == 0:
+            self._events.setdefault(key, self.env.event()).succeed()
+
+    def ready(self, key: Key) -> simpy.Event:
+        if key not in self._events:
+            event = self.env.event()
+            if self._pending.get(key, 0) == 0:
+                event.succeed()
+            self._events[key] = event
+        return self._events[key]
