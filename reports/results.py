@@ -106,9 +106,8 @@ def bandwidth_series(runs: list[IterationRun], cfg: SystemConfig) -> dict[str, A
     series: list[np.ndarray] = []
     for run in runs:
         window = max(1, -(-run.total_cycles // BANDWIDTH_WINDOWS))
-        _, bytes_per_window = run.dram.bandwidth_windows(window, run.total_cycles)
-        gbps = np.asarray(bytes_per_window, dtype=float) / (window / (cfg.clock_mhz * 1e-3))
-        series.append(gbps[:BANDWIDTH_WINDOWS])
+        points = run.dram.bandwidth_windows(window)
+        series.append(np.array([gbps for _, gbps in points], dtype=float)[:BANDWIDTH_WINDOWS])
     joined = np.concatenate(series) if series else np.zeros(0)
     if len(joined) > BANDWIDTH_WINDOWS:  # several iterations: average neighbours back down
         edges = np.linspace(0, len(joined), BANDWIDTH_WINDOWS + 1).astype(int)

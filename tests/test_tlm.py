@@ -84,7 +84,7 @@ def test_all_zero_du_makes_backward_engine_nearly_free(trace_factory):
     path = trace_factory("zero-du", edit=set_du(False))
     run = simulate(path)
     assert run.activity["be"]["busy"] == 0
-    assert sum(p.ops.get("mac", 0) for (n, phase), p in run.collector.layers.items()
+    assert sum(p.ops.get("be.mac", 0) for (n, phase), p in run.collector.layers.items()
                if phase == "backward") == 0
 
 
@@ -96,7 +96,7 @@ def test_dense_du_gives_dense_macs_over_lanes(trace_factory):
         meta = reader.meta
     fc2 = meta.network.layers[1]
     dense_macs = fc2.in_neurons * fc2.out_neurons * meta.batch * meta.timesteps
-    assert run.collector.layers[(1, "backward")].ops["mac"] == dense_macs
+    assert run.collector.layers[(1, "backward")].ops["be.mac"] == dense_macs
     # 64 outputs over 16 lanes, 10 MACs each: perfectly balanced
     assert run.activity["be"]["busy"] == dense_macs // lanes
 

@@ -36,8 +36,8 @@ Polyline = list[tuple[float, float]]
 
 # Event-coding constants (DVS-like). Contrast threshold and noise rate are the
 # order of magnitude of real DVS sensors (~15-30 % contrast, sparse noise).
-LOG_EPS = 0.1                 # offset that keeps log() finite on black pixels
-CONTRAST_THRESHOLD = 0.25     # log-intensity change that fires an event
+LOG_EPS = 0.5                 # dark-level floor: keeps log() finite, mutes pixel noise
+CONTRAST_THRESHOLD = 0.3      # log-intensity change that fires an event
 NOISE_EVENT_PROB = 0.002      # background-activity events per pixel per step
 SACCADE_PIXELS_PER_14 = 1.5   # saccade amplitude: 1.5 px on a 14-px side, scaled
 

@@ -161,10 +161,10 @@ class Engine(Component):
         stats = collector.layer(job.layer, job.phase)
         stats.busy_cycles += work.cost.cycles
         stats.span(start, self.env.now)
-        stats.ops.update(work.cost.ops)
-        stats.skipped.update(work.cost.skipped)
-        for op, count in work.cost.ops.items():
-            collector.actions[f"{self.name}.{op}"] += count
+        ops = {f"{self.name}.{op}": count for op, count in work.cost.ops.items()}
+        stats.ops.update(ops)
+        stats.skipped.update({f"{self.name}.{op}": n for op, n in work.cost.skipped.items()})
+        collector.actions.update(ops)
         if self.fabric.on_job is not None:
             self.fabric.on_job()
 
