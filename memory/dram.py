@@ -326,13 +326,18 @@ class Dram:
         return self.env.timeout(record.done_cycle - arrival, value=record)
 
     def _split(self, blocks: Blocks) -> list[tuple[int, Blocks]]:
-        """One sub-request per channel the transaction touches."""
-        present = blocks.channel if len(blocks.channel) == 1 else np.unique(blocks.channel)
-        if len(present) == 1:
-            return [(int(present[0]), blocks)]
-        fields_ = dataclasses.fields(Blocks)
-        return [(int(ch), Blocks(**{f.name: getattr(blocks, f.name)[blocks.channel == ch]
-                                    for f in fields_})) for ch in present]
+        """One sub-request per channel the transaction touches.
+
+        The channel is the least significant field of the block index, so the
+        blocks of one channel are every ``channels``-th block: strided views.
+        """
+        n, stride = len(blocks.channel), self.preset.channels
+        if n == 1 or stride == 1:
+            return [(int(blocks.channel[0]), blocks)]
+        names = [f.name for f in dataclasses.fields(Blocks)]
+        return [(int(blocks.channel[j]),
+                 Blocks(**{k: getattr(blocks, k)[j::stride] for k in names}))
+                for j in range(min(n, stride))]
 
     def _reserve(self, ch: int, blk: Blocks, arrival: int, is_read: bool) -> _Reservation:
         nbytes = int(blk.nbytes.sum())

@@ -90,6 +90,14 @@ class SramBuffer:
             request.callbacks.append(self._forget)
         return request
 
+    def hold(self, nbytes: int) -> None:
+        """Note a working set kept for a whole layer (weights, LUTs, neuron state).
+
+        The schedule has already tiled it to fit, so this never blocks; it only
+        counts towards the peak occupancy.
+        """
+        self._space.peak = max(self._space.peak, min(int(nbytes), self.capacity_bytes))
+
     def release(self, nbytes: int) -> None:
         """Give back space (the consumer is done with a tile)."""
         if nbytes <= 0 or nbytes > self._space.level:

@@ -21,12 +21,13 @@ import numpy as np
 from memory.presets import DramPreset
 from reports.area import area_model
 from reports.energy import price_energy
+from reports.findings import derive_findings
 from reports.gpu import gpu_baseline
 from tlm.config import SystemConfig
 from tlm.system import BUFFERS, IterationRun
 from traces.network import Network
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1: findings
 ENGINE_NAMES = ("fe", "lif", "be", "wue")
 STATES = ("busy", "stall_memory", "stall_backpressure", "starved", "idle")
 PHASES = ("forward", "backward", "weight_update")
@@ -55,6 +56,7 @@ class Results:
     energy_saving: float
     area_saving: float
     simulator: dict[str, Any] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # reports/findings.py
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -147,11 +149,9 @@ def buffer_rows(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
         stats = [run.buffers[name].stats() for run in runs]
         rows[name] = {"capacity_bytes": stats[0].capacity_bytes,
                       "peak_bytes": max(s.peak_bytes for s in stats),
-                      "bytes_read": sum(run.collector.actions[f"sram.{name}.read_bytes"]
-                                        for run in runs),
-                      "bytes_written": sum(run.collector.actions[f"sram.{name}.write_bytes"]
-                                           for run in runs),
-                      "refetch_bytes": sum(run.collector.refetch[name] for run in runs)}
+                      "bytes_read": sum(s.bytes_read for s in stats),
+                      "bytes_written": sum(s.bytes_written for s in stats),
+                      "refetch_bytes": sum(s.refetch_bytes for s in stats)}
     return rows
 
 
@@ -170,6 +170,10 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
     for run in runs:
         actions.update(run.collector.actions)
     dram = dram_summary(runs, cfg)
+    buffers = buffer_rows(runs)
+    for name, row in buffers.items():
+        actions[f"sram.{name}.read_bytes"] = row["bytes_read"]
+        actions[f"sram.{name}.write_bytes"] = row["bytes_written"]
     actions["dram.read_bytes"] = dram["bytes_read"]
     actions["dram.write_bytes"] = dram["bytes_written"]
     actions["dram.activations"] = dram["activations"]
@@ -183,7 +187,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
     gpu_energy_j = gpu.energy_j * len(runs)
     energy_j = energy.total_pj * 1e-12
     component_names = sorted({name for run in runs for name in run.activity})
-    return Results(
+    results = Results(
         schema_version=SCHEMA_VERSION,
         workload={"name": meta.workload, "dataset": meta.dataset, "timesteps": meta.timesteps,
                   "batch": meta.batch, "iterations": len(runs),
@@ -195,7 +199,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         phases=phase_cycles(runs),
         engines=sum_activity(runs, list(ENGINE_NAMES)),
         dma=sum_activity(runs, [n for n in component_names if n not in ENGINE_NAMES]),
-        dram=dram, buffers=buffer_rows(runs),
+        dram=dram, buffers=buffers,
         channels={name: dataclasses.asdict(runs[0].channels[name]) for name in runs[0].channels},
         layers=layer_rows(runs, network),
         energy_pj={"total": energy.total_pj, "breakdown": dict(energy.by_component)},
@@ -206,3 +210,5 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         energy_saving=gpu_energy_j / energy_j if energy_j else float("inf"),
         area_saving=gpu.area_mm2 / area.total_mm2,
         simulator={"wall_seconds": wall_seconds, "jobs": sum(run.jobs for run in runs)})
+    results.findings = derive_findings(results)
+    return results

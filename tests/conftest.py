@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# small matrices: BLAS threads only fight each other (and other jobs) on 2 cores
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from pathlib import Path
 from typing import Callable
 

@@ -3,7 +3,10 @@ monotonicity in bandwidth, statistics, and the calibration against DRAMsim3."""
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -273,3 +276,70 @@ def test_calibration_ordering_and_bounds():
         assert got[p, "random-64B"][1] < 0.05
     for key, ref in DRAMSIM3.items():
         assert got[key][0] == pytest.approx(ref, rel=0.2), key
+
+
+# -- regression: the fast paths must reproduce the reference model's results ---------
+
+GOLDEN = Path(__file__).parent / "data" / "dram_regression.json"
+# (preset, model, interleave bytes (0: the preset's row), clock MHz, outstanding, seed)
+REGRESSION_CASES = [
+    ("hbm2", "banked", 256, 1000.0, 6, 1), ("hbm2", "banked", 0, 1000.0, 4, 2),
+    ("hbm2", "bandwidth", 256, 1000.0, 6, 3), ("ddr4-3200", "banked", 256, 1000.0, 8, 4),
+    ("ddr4-3200", "banked", 0, 700.0, 4, 5), ("ddr4-3200", "bandwidth", 256, 1000.0, 4, 6),
+    ("lpddr4-3200", "banked", 256, 500.0, 5, 7), ("lpddr4-3200", "bandwidth", 0, 1000.0, 3, 8),
+]
+
+
+def regression_stream(seed: int, n: int = 150) -> list[tuple[int, Transaction]]:
+    """Mixed reads and writes, 1 B to 256 KiB, some unaligned, over a few 4 KiB regions."""
+    rng = np.random.default_rng(seed)
+    bases = rng.integers(0, 1 << 18, 6) * 4096
+    sizes = np.exp(rng.uniform(0, np.log(256 * 1024), n)).astype(int)
+    offsets = rng.integers(0, 64, n) * rng.choice([1, 64, 4096], n)
+    delays = rng.choice([0, 0, 0, 5, 40, 900, 6000], n)
+    return [(int(d), Transaction(R if rng.random() < 0.6 else W,
+                                 int(bases[rng.integers(0, 6)] + o), int(s)))
+            for d, o, s in zip(delays, offsets, sizes)]
+
+
+def regression_result(case) -> dict:
+    """Completions, AccessRecords, stats and bandwidth windows of one seeded run."""
+    name, model, interleave, clock_mhz, outstanding, seed = case
+    preset = PRESETS[name]
+    dram = Dram(simpy.Environment(), "dram", preset, clock_mhz, model,
+                interleave_bytes=interleave or preset.row_bytes)
+    out = run_stream(dram, regression_stream(seed), outstanding)
+    return {"records": [[t, *rec] for t, rec in out], "stats": dram.stats().to_dict(),
+            "windows": [list(w) for w in dram.bandwidth_windows(4096)],
+            "trace": dram.trace_line()}
+
+
+def assert_same(got, want, where: str = "") -> None:
+    """Equal, with floats allowed to differ by rounding."""
+    if isinstance(want, dict):
+        assert got.keys() == want.keys(), where
+        for k in want:
+            assert_same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), where
+    else:
+        assert got == want, where
+
+
+@pytest.mark.parametrize("case", REGRESSION_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_results_match_recorded_reference_model(case):
+    want = json.loads(GOLDEN.read_text())[" ".join(map(str, case))]
+    got = json.loads(json.dumps(regression_result(case)))
+    assert_same(got, want)
+
+
+if __name__ == "__main__":
+    # Refresh the golden file deliberately: python tests/test_dram.py --write-golden
+    if sys.argv[1:] == ["--write-golden"]:
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps({" ".join(map(str, c)): regression_result(c)
+                                      for c in REGRESSION_CASES}, separators=(",", ":")))

@@ -31,12 +31,9 @@ def test_images_are_deterministic_float32_in_unit_range():
     assert set(la) <= set(range(10))
 
 
-def test_glyphs_differ_between_classes_more_than_within():
+def test_glyph_classes_are_separable():
     images, labels = make_images(400, 16, 16, seed=0)
     means = np.stack([images[labels == k].mean(0) for k in range(10)])
-    within = np.mean([np.abs(images[labels == k] - means[k]).mean() for k in range(10)])
-    between = np.abs(means[:, None] - means[None, :]).sum((2, 3)).sum() / (90 * 256)
-    assert between > 0.2 * within  # class means are distinct, not all one blob
     nearest = np.abs(images[:, None] - means[None]).mean((2, 3)).argmin(1)
     assert (nearest == labels).mean() > 0.5  # a nearest-mean classifier beats chance
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import simpy
 
@@ -41,6 +41,7 @@ class Work:
     reads: tuple[Access, ...]
     writes: tuple[Access, ...]
     cost: TileCost
+    holds: Mapping[str, int] = field(default_factory=dict)  # working sets kept in static buffers
 
     @property
     def read_bytes(self) -> int:

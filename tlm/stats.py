@@ -56,7 +56,6 @@ class Collector:
 
     slices: list[Slice] = field(default_factory=list)
     actions: Counter = field(default_factory=Counter)
-    refetch: Counter = field(default_factory=Counter)   # buffer -> bytes re-read due to tiling
     layers: dict[tuple[int, str], LayerPhase] = field(default_factory=dict)
 
     def layer(self, layer: int, phase: str) -> LayerPhase:

@@ -52,6 +52,9 @@ from traces.workloads import NeuronConstants, Workload
 SpikeFn = Callable[[np.ndarray, float], np.ndarray]
 Weights = dict[str, np.ndarray]
 LOSSES = ("mse", "ce")
+# SGD step sizes that train the tiny workloads in a few hundred iterations. The mse
+# gradient is divided by classes·T, the ce one is not, hence the factor of ten.
+DEFAULT_LR = {"mse": 0.5, "ce": 0.05}
 FLOAT16_TINY = np.float16(2.0 ** -24)   # smallest float16 subnormal
 FLOAT16_MAX = 65504.0
 
@@ -153,6 +156,8 @@ class LayerState:
 
 @dataclass
 class ForwardState:
+    """Every layer's forward tensors, bottom to top: what the backward pass consumes."""
+
     layers: list[LayerState]
 
     @property
@@ -217,6 +222,8 @@ def lif_backward(do: np.ndarray, state: LayerState, neuron: NeuronConstants,
 
 @dataclass
 class Gradients:
+    """Result of the backward pass."""
+
     weights: Weights                 # dL/dW per trainable layer
     membrane: list[np.ndarray]       # du = dL/du per layer, [T, B, *out_shape]
 
@@ -369,7 +376,7 @@ class TrainerConfig:
 
     batch: int
     timesteps: int
-    lr: float = 0.5
+    lr: float | None = None    # None: DEFAULT_LR of the loss
     momentum: float = 0.9
     loss: str = "mse"
     seed: int = 0
@@ -384,6 +391,8 @@ class TrainerConfig:
             raise ValueError(f"batch and timesteps must be >= 1, got {self.batch}, {self.timesteps}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}, expected one of {', '.join(LOSSES)}")
+        if self.lr is None:
+            object.__setattr__(self, "lr", DEFAULT_LR[self.loss])
         if not 0 <= self.init_rate < 1:
             raise ValueError(f"init_rate must be in [0, 1), got {self.init_rate}")
         if self.lr <= 0 or not 0 <= self.momentum < 1:
@@ -455,7 +464,7 @@ class TrainingRun:
 
     def _make_pool(self, iterations: int) -> _Batches:
         height, width = image_size(self.workload.input_shape, self.workload.input_kind)
-        classes = self.network.layers[-1].out_neurons
+        classes = self.network.layers[-1].out_neurons  # classes past the 11 glyphs never occur
         pool = max(1, min(self.config.pool_images, self.config.batch * iterations))
         images, labels = make_images(pool, height, width, self.config.seed, min(classes, 11))
         return _Batches(images, labels, np.random.default_rng([self.config.seed, 2]))
@@ -502,13 +511,15 @@ class TrainingRun:
 
 
 def train(workload: Workload, *, batch: int | None = None, timesteps: int | None = None,
-          iterations: int, record: Iterable[int] = (), lr: float = TrainerConfig.lr,
+          iterations: int, record: Iterable[int] = (), lr: float | None = None,
           momentum: float = TrainerConfig.momentum, seed: int = 0, loss: str = "mse",
           progress: Callable[[int, float, float], None] | None = None) -> TrainingRun:
     """Train ``workload`` for ``iterations`` steps; iterate the result for recorded iterations.
 
     ``record`` lists the iteration indices (0-based) whose tensors are recorded;
     the returned TrainingRun yields them as they happen and keeps ``history``.
+    ``lr`` defaults to DEFAULT_LR of the loss, tuned on the tiny workloads; deep
+    networks (e.g. cifar10-cifarnet) need a smaller one (~0.01) not to diverge.
     """
     if iterations < 0:
         raise ValueError(f"iterations must be >= 0, got {iterations}")

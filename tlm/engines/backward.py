@@ -44,11 +44,11 @@ def backward_job(ctx: Context, n: int, samples: slice, t: int, weights_read: boo
         reads = [Access("du", n, t, ctx.layout.address("du", n, t, samples.start), du_bytes, "be.input"),
                  Access("h", n - 1, t, ctx.layout.address("h", n - 1, t, samples.start),
                         count * packed_bytes(layer.in_neurons), "be.input")]
+        address, length = ctx.layout.weights(n)
         if weights_read:
-            address, length = ctx.layout.weights(n)
             reads.append(Access("weights", n, t, address, length, "be.weight", weights_refetch))
         cost = backward_cost(layer, h, du.reshape((count,) + layer.out_shape), cfg.be)
-        return Work(tuple(reads), (), cost)
+        return Work(tuple(reads), (), cost, holds={"be.weight": length})
 
     gives = ("be->lif", "be->wue") if layer.has_weights else ("be->lif",)
     return Job("be", "backward", n, t, f"be L{n} b{samples.start} t{t}", prepare,

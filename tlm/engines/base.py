@@ -55,11 +55,15 @@ class Fabric:
 
     def transfer(self, accesses: Iterable[Access], command: Command, initiator: str,
                  phase: str) -> simpy.Event:
-        """Issue one DRAM transaction per access; the event fires when all complete."""
+        """Issue one DRAM transaction per access; the event fires when all have
+        completed and each buffer's port has moved its share of the bytes."""
+        accesses = [a for a in accesses if a.length_bytes > 0]
         events = [self.dram.access(Transaction(command, a.address, a.length_bytes, a.tensor,
                                                a.layer, a.timestep, phase, initiator))
-                  for a in accesses if a.length_bytes > 0]
-        return simpy.AllOf(self.env, events)
+                  for a in accesses]
+        port_cycles = max((self.buffers[name].access_cycles(nbytes)
+                           for name, nbytes in bytes_per_buffer(accesses).items()), default=0)
+        return simpy.AllOf(self.env, events + [self.env.timeout(port_cycles)])
 
 
 def bytes_per_buffer(accesses: Iterable[Access]) -> dict[str, int]:
@@ -94,8 +98,8 @@ class Loader(Component):
     def _reserve(self, reads: tuple[Access, ...], job: Job) -> Generator:
         for name, nbytes in bytes_per_buffer(reads).items():
             if name in self.fabric.streaming:
-                yield from self.wait(self.fabric.buffers[name].allocate(nbytes), "stall_backpressure",
-                                     f"{nbytes} B in {name} for {job.label}")
+                yield from self.wait(self.fabric.buffers[name].allocate(nbytes, self.name),
+                                     "stall_backpressure", f"{nbytes} B in {name} for {job.label}")
 
     def _fetch(self, job: Job, work: Work) -> Generator:
         if not work.reads:
@@ -107,9 +111,12 @@ class Loader(Component):
         collector.slices.append(Slice(self.name, "read", job.phase, job.layer, job.timestep,
                                       start, self.env.now, work.read_bytes))
         for access in work.reads:
-            collector.actions[f"sram.{access.buffer}.write_bytes"] += access.length_bytes
+            buffer = self.fabric.buffers[access.buffer]
+            buffer.record_write(access.length_bytes)
             if access.refetch:
-                collector.refetch[access.buffer] += access.length_bytes
+                buffer.record_refetch(access.length_bytes)
+        for name, nbytes in work.holds.items():
+            self.fabric.buffers[name].hold(nbytes)
         stats = collector.layer(job.layer, job.phase)
         stats.bytes_read += work.read_bytes
         stats.refetch_bytes += sum(a.length_bytes for a in work.reads if a.refetch)
@@ -170,15 +177,16 @@ class Engine(Component):
 
     def _release_inputs(self, work: Work) -> None:
         for name, nbytes in bytes_per_buffer(work.reads).items():
-            self.fabric.collector.actions[f"sram.{name}.read_bytes"] += nbytes
+            self.fabric.buffers[name].record_read(nbytes)
             if name in self.fabric.streaming:
                 self.fabric.buffers[name].release(nbytes)
 
     def _reserve_outputs(self, job: Job, work: Work) -> Generator:
         for name, nbytes in bytes_per_buffer(work.writes).items():
-            self.fabric.collector.actions[f"sram.{name}.write_bytes"] += nbytes
-            yield from self.wait(self.fabric.buffers[name].allocate(nbytes), "stall_backpressure",
-                                 f"{nbytes} B in {name} for results of {job.label}")
+            self.fabric.buffers[name].record_write(nbytes)
+            if name in self.fabric.streaming:
+                yield from self.wait(self.fabric.buffers[name].allocate(nbytes, self.name),
+                                     "stall_backpressure", f"{nbytes} B in {name} for results of {job.label}")
 
 
 class Storer(Component):
@@ -199,8 +207,9 @@ class Storer(Component):
             job, work = item
             yield from self.fabric.serialized(self._write(job, work))
             for name, nbytes in bytes_per_buffer(work.writes).items():
-                self.fabric.collector.actions[f"sram.{name}.read_bytes"] += nbytes
-                self.fabric.buffers[name].release(nbytes)
+                self.fabric.buffers[name].record_read(nbytes)
+                if name in self.fabric.streaming:
+                    self.fabric.buffers[name].release(nbytes)
             for key in job.signals:
                 self.fabric.scoreboard.done(key)
 

@@ -44,7 +44,9 @@ def build_job(ctx: Context, n: int, channels: range) -> Job:
         weights = Access("weights", n, 0, address + int(channels.start * per_channel),
                          math.ceil(len(channels) * per_channel), "fe.lut")
         reads = (weights,) if layer.has_weights else ()
-        return Work(reads, (), lut_build_cost(layer, ctx.cfg.fe, len(channels)))
+        lut_bytes = lut_storage_bytes(layer, ctx.cfg.fe, len(channels))
+        return Work(reads, (), lut_build_cost(layer, ctx.cfg.fe, len(channels)),
+                    holds={"fe.lut": lut_bytes})
 
     return Job("fe", "forward", n, 0, f"fe build L{n} c{channels.start}", prepare)
 

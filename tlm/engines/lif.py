@@ -46,7 +46,8 @@ def forward_job(ctx: Context, n: int, channels: range, samples: slice, t: int) -
         length = count * packed_bytes(neurons)
         writes = tuple(Access(tensor, n, t, ctx.layout.address(tensor, n, t, samples.start) + offset,
                               length, "lif.output") for tensor in ("spikes", "h"))
-        return Work(reads, writes + spills, lif_forward_cost(neurons, count, cfg.lif))
+        return Work(reads, writes + spills, lif_forward_cost(neurons, count, cfg.lif),
+                    holds={"lif.membrane": state})
 
     return Job("lif", "forward", n, t, f"lif fwd L{n} c{channels.start} b{samples.start} t{t}",
                prepare, takes=("fe->lif",), signals=(("spikes", n, t), ("h", n, t)))
@@ -69,7 +70,8 @@ def backward_job(ctx: Context, n: int, samples: slice, t: int, loss: bool) -> Jo
         du = Access("du", n, t, ctx.layout.address("du", n, t, samples.start), du_bytes,
                     "lif.output")
         return Work(reads + spill_reads, (du,) + spill_writes,
-                    lif_backward_cost(layer.out_neurons, count, cfg.lif))
+                    lif_backward_cost(layer.out_neurons, count, cfg.lif),
+                    holds={"lif.membrane": state})
 
     if loss:  # the loss needs the output firing rate over all timesteps
         after = tuple(("spikes", n, s) for s in range(ctx.timesteps))

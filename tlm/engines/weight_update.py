@@ -55,7 +55,7 @@ def update_job(ctx: Context, n: int, samples: slice, group: range, forwarded: bo
             reads.append(Access("dw", n, group.start, address, excess, "wue.grad", True))
             writes = (Access("dw", n, group.start, address, excess, "wue.grad"),)
         cost = weight_update_cost(layer, du.reshape(du.shape[:2] + layer.out_shape), spikes, cfg.wue)
-        return Work(tuple(reads), writes, cost)
+        return Work(tuple(reads), writes, cost, holds={"wue.grad": grad_bytes})
 
     after = tuple(("spikes", n - 1, t) for t in group) if n > 0 else ()
     if not forwarded:
