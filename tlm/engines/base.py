@@ -61,7 +61,8 @@ class Fabric:
         events = [self.dram.access(Transaction(command, a.address, a.length_bytes, a.tensor,
                                                a.layer, a.timestep, phase, initiator))
                   for a in accesses]
-        port_cycles = max((self.buffers[name].access_cycles(nbytes)
+        # rounded like the DRAM's completions, so an ideal (huge) port costs nothing
+        port_cycles = max((round(nbytes / self.buffers[name].port_bytes_per_cycle)
                            for name, nbytes in bytes_per_buffer(accesses).items()), default=0)
         return simpy.AllOf(self.env, events + [self.env.timeout(port_cycles)])
 
