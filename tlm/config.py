@@ -33,7 +33,7 @@ class ForwardEngineConfig:
     weight_bits: int = 16
     lut_entry_bits: int = 16
     lut_buffer_kib: int = 512         # LUT storage; larger LUT sets are tiled over out channels
-    input_buffer_kib: int = 64        # spike tiles (double buffered)
+    input_buffer_kib: int = 1024      # spike tiles (double buffered)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class BackwardEngineConfig:
     lane_mapping: str = "neuron"      # "neuron" (i % lanes) | "channel" (channel % lanes)
     grad_bits: int = 16
     weight_buffer_kib: int = 512      # W resident for a whole layer if it fits, else re-streamed
-    input_buffer_kib: int = 64        # du and h tiles
+    input_buffer_kib: int = 2048      # du and h tiles
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class WeightUpdateEngineConfig:
     skip_zero_patterns: bool = True   # skip a lookup whose spike history is zero
     lut_entry_bits: int = 16
     grad_buffer_kib: int = 512        # dW accumulators; a larger dW spills partial sums to DRAM
-    input_buffer_kib: int = 64        # spike-history and du tiles, weights during the update
+    input_buffer_kib: int = 2048      # spike-history and du tiles, weights during the update
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,9 @@ class LifConfig:
 
     lanes: int = 256                  # neurons updated per cycle
     membrane_bits: int = 16
-    membrane_buffer_kib: int = 256    # u (forward) / du carry (backward); spills to DRAM
-    input_buffer_kib: int = 64        # o / h tiles read for the backward recursion
-    output_buffer_kib: int = 64       # o / h / du tiles awaiting write-back
+    membrane_buffer_kib: int = 1024   # u (forward) / du carry (backward); spills to DRAM
+    input_buffer_kib: int = 1024      # o / h tiles read for the backward recursion
+    output_buffer_kib: int = 2048     # o / h / du tiles awaiting write-back
 
 
 @dataclass(frozen=True)
