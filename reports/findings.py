@@ -183,15 +183,32 @@ def dram_findings(results: Results) -> list[dict[str, Any]]:
     return found
 
 
+def fmt_bytes(count: float) -> str:
+    """Bytes with a decimal prefix, as the report writes them."""
+    scale, unit = next(((f, u) for f, u in ((1e9, "GB"), (1e6, "MB"), (1e3, "KB"))
+                        if count >= f), (1.0, "B"))
+    return f"{count / scale:.3g} {unit}"
+
+
+def refetch_layers(results: Results, buffer: str) -> list[str]:
+    """Layers whose re-reads happened in the phases of the buffer's engine."""
+    phases = ENGINE_PHASES.get(buffer.partition(".")[0], ())
+    names = [row["name"] for row in results.layers
+             if row["refetch_bytes"] > 0 and row["phase"] in phases]
+    return list(dict.fromkeys(names))
+
+
 def refetch_findings(results: Results) -> list[dict[str, Any]]:
     found = []
     for name, buffer in results.buffers.items():
         if buffer["refetch_bytes"] > 0:
             share = fraction(buffer["refetch_bytes"], buffer["bytes_written"])
+            layers = refetch_layers(results, name)
+            where = f" in {', '.join(layers)}" if layers else ""
             found.append(finding(
                 "refetch", name, buffer["refetch_bytes"], "warning",
                 f"Tiling forced re-reads: buffer {name} ({buffer['capacity_bytes'] / 1024:.0f}"
-                f" KiB) re-fetched {buffer['refetch_bytes'] / 1e6:.2f} MB from DRAM "
+                f" KiB) re-fetched {fmt_bytes(buffer['refetch_bytes'])} from DRAM{where} "
                 f"({share:.0%} of what it loaded)"))
     return found
 

@@ -239,13 +239,18 @@ def share_table(title: str, shares: list[Share], fmt: Callable[[float], str]) ->
     return table
 
 
-def findings_text(results: Results) -> Text:
-    text = Text()
+def findings_table(results: Results) -> Table:
+    """One finding per line; a long one wraps under its own text, not under the marker."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
     for item in results.findings:
         warning = item["severity"] == "warning"
-        text.append("! " if warning else "• ", style="bold red" if warning else "cyan")
-        text.append(item["text"] + "\n")
-    return text if results.findings else Text("No findings.\n", style="dim")
+        grid.add_row(Text("!" if warning else "•", style="bold red" if warning else "cyan"),
+                     item["text"])
+    if not results.findings:
+        grid.add_row("•", Text("No findings.", style="dim"))
+    return grid
 
 
 def render_report(results: Results, console: Console) -> None:
@@ -264,4 +269,4 @@ def render_report(results: Results, console: Console) -> None:
     console.print(share_table(f"Area by component ({fmt_mm2(results.area_mm2['total'])})",
                               view.area, fmt_mm2))
     console.print(Text("Findings", style="bold"))
-    console.print(findings_text(results), end="")
+    console.print(findings_table(results))

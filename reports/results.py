@@ -209,6 +209,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         speedup=gpu_seconds / seconds if seconds else float("inf"),
         energy_saving=gpu_energy_j / energy_j if energy_j else float("inf"),
         area_saving=gpu.area_mm2 / area.total_mm2,
-        simulator={"wall_seconds": wall_seconds, "jobs": sum(run.jobs for run in runs)})
+        simulator={"wall_seconds": wall_seconds, "jobs": sum(run.jobs for run in runs),
+                   "events": sum(run.events for run in runs)})
     results.findings = derive_findings(results)
     return results

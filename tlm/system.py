@@ -46,6 +46,18 @@ BUFFERS: dict[str, tuple[Callable[[SystemConfig], int], bool]] = {
 }
 
 
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (for speed reports)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        self.events_processed += 1
+        super().step()
+
+
 class DeadlockError(RuntimeError):
     """The event queue emptied while processes still had work."""
 
@@ -62,6 +74,7 @@ class IterationRun:
     buffers: dict[str, SramBuffer]
     channels: dict[str, ChannelStats]
     jobs: int
+    events: int
     phases: dict[str, tuple[int, int]] = field(default_factory=dict)  # phase -> (first, last)
 
 
@@ -98,7 +111,7 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
                        on_job: Callable[[], None] | None = None) -> IterationRun:
     """Simulate one recorded training iteration of ``reader`` on the system ``cfg``."""
     meta = reader.meta
-    env = simpy.Environment()
+    env = CountingEnvironment()
     preset = resolve_dram(cfg.dram)
     dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model)
     buffers = make_buffers(env, cfg)
@@ -125,7 +138,7 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
     return IterationRun(total, {c.name: c.activity.with_idle(total) for c in components},
                         fabric.collector, dram, preset, buffers,
                         {name: ch.stats for name, ch in channels.items()},
-                        programs.job_count, phase_spans(fabric.collector))
+                        programs.job_count, env.events_processed, phase_spans(fabric.collector))
 
 
 def phase_spans(collector: Collector) -> dict[str, tuple[int, int]]:
