@@ -20,14 +20,23 @@ The accelerator's default is 256 B (four 64 B bursts), so even a 1 KiB
 transfer is spread over channels.
 
 Everything is integer arithmetic on numpy arrays (division and modulo, so the
-counts need not be powers of two). A transaction is decoded block by block,
-never burst by burst.
+counts need not be powers of two). ``decode`` lists a transaction block by
+block, never burst by burst. ``span`` describes it without listing blocks at
+all, which is what the DRAM model uses: because the fields are digits of the
+block index, the blocks of one channel are a contiguous run of that channel's
+own block index, and the blocks of one bank are one per *period* of
+``channels * banks_per_channel`` blocks, all periods sharing the same layout.
+Laid out as a grid of periods (rows) by the ``period_blocks`` positions in a
+period (columns), a column is one (channel, bank) and a grid row has one DRAM
+row number — so a tile's row-buffer behaviour follows from its first and last
+block alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -47,6 +56,46 @@ class Blocks:
     row: np.ndarray
     nbytes: np.ndarray
     bursts: np.ndarray         # bursts touched (a partial burst costs a whole one)
+
+
+class Layout(NamedTuple):
+    """What each position of a period holds (arrays of ``period_blocks``).
+
+    Position ``p`` holds channel ``p % channels`` and that channel's block
+    ``p // channels`` of the period; ``group`` and ``rank`` are flat keys over
+    all channels (``(rank * bank_groups + group) * channels + channel`` and
+    ``rank * channels + channel``), ready for ``np.bincount``.
+    """
+
+    channel: np.ndarray
+    group: np.ndarray
+    rank: np.ndarray
+    all_channels: np.ndarray      # arange(channels)
+
+
+class Span(NamedTuple):
+    """One transaction in closed form: its grid of periods and its per-channel runs.
+
+    Per-channel arrays have one entry per channel (zero where untouched); a
+    channel's blocks are its own block indices ``first_local .. last_local``.
+    """
+
+    first: int                 # first and last block index
+    last: int
+    period: int                # index of the grid's first period
+    periods: int               # grid rows
+    first_pos: int             # position of the first block in grid row 0
+    last_pos: int              # position of the last block in the last grid row
+    head_bursts: int           # bursts and bytes of the first and last blocks
+    tail_bursts: int
+    head_bytes: int
+    tail_bytes: int
+    touched: np.ndarray        # per channel: bool
+    first_local: np.ndarray    # per channel: first and last own block index
+    last_local: np.ndarray
+    bursts: np.ndarray         # per channel
+    nbytes: np.ndarray         # per channel
+    head_pos: np.ndarray       # per channel: grid position of its first block
 
 
 @dataclass(frozen=True)
@@ -105,3 +154,71 @@ class AddressMap:
                       bank_group=rank * self.bank_groups + group,
                       bank=rank * banks_per_rank + group * self.banks_per_group + bank,
                       row=row, nbytes=nbytes, bursts=bursts)
+
+    # -- closed form over periods (used by the DRAM model) --------------------------
+
+    @property
+    def banks_per_channel(self) -> int:
+        return self.ranks * self.bank_groups * self.banks_per_group
+
+    @property
+    def period_blocks(self) -> int:
+        """Blocks after which every (channel, bank) has been visited once."""
+        return self.channels * self.banks_per_channel
+
+    @property
+    def blocks_per_row(self) -> int:
+        return self.row_bytes // self.interleave_bytes
+
+    @cached_property
+    def layout(self) -> Layout:
+        pos = np.arange(self.period_blocks)
+        channel, local = pos % self.channels, pos // self.channels
+        group = local % self.bank_groups
+        rank = local // (self.bank_groups * self.banks_per_group)
+        return Layout(channel=channel,
+                      group=(rank * self.bank_groups + group) * self.channels + channel,
+                      rank=rank * self.channels + channel,
+                      all_channels=np.arange(self.channels))
+
+    def bank_of_position(self, pos: np.ndarray) -> np.ndarray:
+        """The ``Blocks.bank`` number (flat within a channel) of grid positions."""
+        local = pos // self.channels
+        group = local % self.bank_groups
+        bank = local // self.bank_groups % self.banks_per_group
+        rank = local // (self.bank_groups * self.banks_per_group)
+        return (rank * self.bank_groups + group) * self.banks_per_group + bank
+
+    def rank_of_local(self, local: np.ndarray) -> np.ndarray:
+        """Rank of a channel's own block index."""
+        return local // (self.bank_groups * self.banks_per_group) % self.ranks
+
+    def span(self, address: int, length_bytes: int) -> Span:
+        """``decode`` in closed form, for ``length_bytes > 0``."""
+        il, bb, ch_n = self.interleave_bytes, self.burst_bytes, self.channels
+        end = address + length_bytes
+        first, last = address // il, (end - 1) // il
+        head_hi = min((first + 1) * il, end)
+        tail_lo = max(last * il, address)
+        head_bursts = (head_hi - 1) // bb - address // bb + 1
+        tail_bursts = (end - 1) // bb - tail_lo // bb + 1
+        ch = self.layout.all_channels
+        i0 = first + (ch - first) % ch_n
+        i1 = last - (last - ch) % ch_n
+        touched = i0 <= last
+        blocks = np.where(touched, i1 // ch_n - i0 // ch_n + 1, 0)
+        full = il // bb
+        bursts, nbytes = blocks * full, blocks * il
+        bursts[first % ch_n] -= full - head_bursts
+        nbytes[first % ch_n] -= il - (head_hi - address)
+        if last > first:
+            bursts[last % ch_n] -= full - tail_bursts
+            nbytes[last % ch_n] -= il - (end - tail_lo)
+        p = self.period_blocks
+        base = first - first % p
+        return Span(first=first, last=last, period=first // p, periods=(last - base) // p + 1,
+                    first_pos=first - base, last_pos=(last - base) % p,
+                    head_bursts=head_bursts, tail_bursts=tail_bursts,
+                    head_bytes=head_hi - address, tail_bytes=end - tail_lo,
+                    touched=touched, first_local=i0 // ch_n, last_local=i1 // ch_n,
+                    bursts=bursts, nbytes=nbytes, head_pos=(i0 - base) % p)

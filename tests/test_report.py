@@ -22,8 +22,8 @@ from rich.console import Console
 from reports.compare import compare_metrics, ranked_changes, render_comparison
 from reports.export import results_json
 from reports.findings import derive_findings, report_view
-from reports.render import DRAM_FIGURES, GPU_FIGURES, SUMMARY_FIGURES, fmt_int, fmt_pct, lookup
-from reports.render import render_report
+from reports.render import (DRAM_FIGURES, GPU_FIGURES, SUMMARY_FIGURES, fmt_int, fmt_pct, lookup,
+                            render_report)
 from reports.results import Results
 from tlm.api import simulate
 from tlm.cli import main

@@ -61,6 +61,7 @@ class WeightUpdateEngineConfig:
     lut_entry_bits: int = 16
     grad_buffer_kib: int = 512        # dW accumulators; a larger dW spills partial sums to DRAM
     input_buffer_kib: int = 2048      # spike-history and du tiles, weights during the update
+    output_buffer_kib: int = 512      # updated weights awaiting write-back
 
 
 @dataclass(frozen=True)

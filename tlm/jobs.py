@@ -89,3 +89,19 @@ class Scoreboard:
                 event.succeed()
             self._events[key] = event
         return self._events[key]
+
+
+@dataclass
+class RecordedJob:
+    """A job together with the work it turned out to be, for record and replay."""
+
+    job: Job
+    work: Work | None = None
+    prepared_cycle: int = -1
+
+    def wrap(self, prepare: Callable[[], Work], env: simpy.Environment) -> Callable[[], Work]:
+        def recording_prepare() -> Work:
+            self.work = prepare()
+            self.prepared_cycle = int(env.now)
+            return self.work
+        return recording_prepare

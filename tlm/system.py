@@ -25,7 +25,7 @@ from tlm.component import Component
 from tlm.config import SystemConfig
 from tlm.engines.base import Engine, Fabric, Loader, Storer
 from tlm.engines.context import Context, kib
-from tlm.jobs import Job
+from tlm.jobs import Job, RecordedJob
 from tlm.layout import Layout
 from tlm.schedule import Programs, build_programs
 from tlm.stats import Collector
@@ -39,7 +39,7 @@ BUFFERS: dict[str, tuple[Callable[[SystemConfig], int], bool]] = {
     "be.input": (lambda c: c.be.input_buffer_kib, True),
     "wue.grad": (lambda c: c.wue.grad_buffer_kib, False),
     "wue.input": (lambda c: c.wue.input_buffer_kib, True),
-    "wue.output": (lambda c: c.wue.input_buffer_kib, True),
+    "wue.output": (lambda c: c.wue.output_buffer_kib, True),
     "lif.membrane": (lambda c: c.lif.membrane_buffer_kib, False),
     "lif.input": (lambda c: c.lif.input_buffer_kib, True),
     "lif.output": (lambda c: c.lif.output_buffer_kib, True),
@@ -76,6 +76,7 @@ class IterationRun:
     jobs: int
     events: int
     phases: dict[str, tuple[int, int]] = field(default_factory=dict)  # phase -> (first, last)
+    recorded: list[RecordedJob] | None = None                          # with record=True
 
 
 def make_buffers(env: simpy.Environment, cfg: SystemConfig) -> dict[str, SramBuffer]:
@@ -108,9 +109,24 @@ def explain_deadlock(components: list[Component], buffers: dict[str, SramBuffer]
 
 
 def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
-                       on_job: Callable[[], None] | None = None) -> IterationRun:
+                       on_job: Callable[[], None] | None = None,
+                       record: bool = False) -> IterationRun:
     """Simulate one recorded training iteration of ``reader`` on the system ``cfg``."""
     meta = reader.meta
+    layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
+    ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout,
+                  TraceView(reader, iteration))
+    return simulate_programs(build_programs(ctx), cfg, on_job, record)
+
+
+def simulate_programs(programs: Programs, cfg: SystemConfig,
+                      on_job: Callable[[], None] | None = None,
+                      record: bool = False) -> IterationRun:
+    """Wire a system for ``cfg``, run the engines' programs to completion, measure.
+
+    With ``record``, every job's prepared work and the cycle it was prepared at
+    are kept in ``IterationRun.recorded`` (program order), for replay.
+    """
     env = CountingEnvironment()
     preset = resolve_dram(cfg.dram)
     dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model)
@@ -119,10 +135,7 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
     streaming = frozenset(name for name, (_, streams) in BUFFERS.items() if streams)
     fabric = Fabric(env, dram, buffers, streaming, channels,
                     serial=cfg.pipeline.mode == "serial", on_job=on_job)
-    layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
-    ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout,
-                  TraceView(reader, iteration))
-    programs = build_programs(ctx)
+    recorded = capture(programs, env) if record else None
     for _, program in programs.items():
         for job in program:
             for key in job.signals:
@@ -138,7 +151,19 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
     return IterationRun(total, {c.name: c.activity.with_idle(total) for c in components},
                         fabric.collector, dram, preset, buffers,
                         {name: ch.stats for name, ch in channels.items()},
-                        programs.job_count, env.events_processed, phase_spans(fabric.collector))
+                        programs.job_count, env.events_processed, phase_spans(fabric.collector),
+                        recorded)
+
+
+def capture(programs: Programs, env: simpy.Environment) -> list[RecordedJob]:
+    """Wrap every job's ``prepare`` so its work and preparation cycle are kept."""
+    recorded = []
+    for _, program in programs.items():
+        for job in program:
+            entry = RecordedJob(job)
+            job.prepare = entry.wrap(job.prepare, env)
+            recorded.append(entry)
+    return recorded
 
 
 def phase_spans(collector: Collector) -> dict[str, tuple[int, int]]:

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             runs = run_iterations(reader, cfg, on_job=progress.advance)
             results = build_results(reader.meta, cfg, runs, time.perf_counter() - start)
             if args.timeline:
-                write_atomic(args.timeline, timeline_bytes(runs, args.timeline))
+                write_atomic(args.timeline, timeline_bytes(runs, args.timeline, cfg.clock_mhz))
     except (ConfigError, TraceError, DeadlockError) as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
         return 2
