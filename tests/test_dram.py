@@ -225,7 +225,7 @@ def test_small_and_vector_paths_agree(monkeypatch):
                                             (5 << 20, 4096), (123456, 700)]] * 3
 
     def records(small_blocks):
-        monkeypatch.setattr(dram_mod, "SMALL_BLOCKS", small_blocks)
+        monkeypatch.setattr(dram_mod, "SMALL_BLOCKS", small_blocks, raising=False)
         dram = Dram(simpy.Environment(), "dram", replace(HBM2, channels=2), 1000.0)
         return [rec for _, rec in run_stream(dram, stream, outstanding=3)]
 

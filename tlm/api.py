@@ -40,10 +40,13 @@ def load_trace(path: str | os.PathLike | None = None) -> TraceReader:
 
 def run_iterations(reader: TraceReader, cfg: SystemConfig,
                    on_job: Callable[[], None] | None = None,
-                   iterations: list[int] | None = None) -> list[IterationRun]:
-    """Simulate each recorded iteration (all of them by default) on a fresh system."""
+                   iterations: list[int] | None = None, record: bool = False) -> list[IterationRun]:
+    """Simulate each recorded iteration (all of them by default) on a fresh system.
+
+    ``record`` keeps every job's work for ``tlm.replay.record_stream``.
+    """
     chosen = range(reader.meta.iterations) if iterations is None else iterations
-    return [simulate_iteration(reader, i, cfg, on_job) for i in chosen]
+    return [simulate_iteration(reader, i, cfg, on_job, record) for i in chosen]
 
 
 def simulate(trace: str | os.PathLike | TraceReader | None = None, config: ConfigLike = None,

@@ -244,12 +244,13 @@ def _system(kwargs: dict[str, Any]) -> SystemConfig:
     return SystemConfig(**kwargs)
 
 
-def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> SystemConfig:
-    """Defaults, then the TOML file (if any), then ``key=value`` overrides."""
-    tree: dict[str, Any] = {}
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = (),
+                base: SystemConfig | None = None) -> SystemConfig:
+    """``base`` (default: the defaults), then the TOML file (if any), then ``key=value``s."""
+    tree: dict[str, Any] = base.to_dict() if base is not None else {}
     if path is not None:
         try:
-            tree = tomllib.loads(Path(path).read_text())
+            _merge(tree, tomllib.loads(Path(path).read_text()))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
@@ -268,6 +269,14 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             node = node.setdefault(part, {})
         node[leaf] = _coerce(key, text.strip(), flat_defaults[key])
     return _build(SystemConfig, tree)
+
+
+def _merge(tree: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(tree.get(key), dict):
+            _merge(tree[key], value)
+        else:
+            tree[key] = value
 
 
 def config_from_dict(overrides: dict[str, Any]) -> SystemConfig:

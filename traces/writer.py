@@ -37,7 +37,7 @@ from traces.workloads import Workload
 PRODUCER_VERSION = "0.1.0"
 
 
-def _default_file_mode() -> int:
+def default_file_mode() -> int:
     """0o666 minus the process umask: the mode ``open()`` would have given."""
     umask = os.umask(0)
     os.umask(umask)
@@ -191,7 +191,7 @@ class TraceWriter:
             self._abandon()
             return
         self._file.close()
-        os.chmod(self._tmp, _default_file_mode())  # mkstemp makes 0600; give the usual mode
+        os.chmod(self._tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
         os.replace(self._tmp, self.path)
 
     def _finish(self) -> None:

@@ -1,8 +1,10 @@
-"""``h2learn run``: simulate a trace on a configuration and report.
+"""``h2learn run`` and ``h2learn replay``: simulate (or re-time) and report.
 
-With no TRACE it runs the embedded sample trace. The report goes to stdout;
-``--json -`` replaces it with the JSON results; progress goes to stderr and
-only appears for runs longer than a second.
+``run`` simulates a trace (with no TRACE, the embedded sample); ``--record``
+also stores its transaction stream. ``replay`` re-times a recorded stream on
+another memory configuration without touching the trace. Both print the same
+report to stdout; ``--json -`` replaces it with the JSON results; progress goes
+to stderr and only appears for runs longer than a second.
 """
 
 from __future__ import annotations
@@ -10,33 +12,58 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Callable
 
 from rich.console import Console
 
 from reports.export import layers_csv, results_json, write_atomic
 from reports.render import render_report
-from reports.results import build_results
+from reports.results import Results, build_results
 from reports.timeline import timeline_bytes
 from tlm.api import load_trace, run_iterations
 from tlm.commands.config import add_config_options, resolve
 from tlm.commands.progress import LazyProgress
 from tlm.config import ConfigError
-from tlm.system import DeadlockError
+from tlm.replay import record_stream, replay_runs
+from tlm.system import DeadlockError, IterationRun
 from traces.errors import TraceError
 
+EXPECTED_ERRORS = (ConfigError, TraceError, DeadlockError)
 
-def run(args: argparse.Namespace) -> int:
+
+def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
+    cfg = resolve(args)
+    with load_trace(args.trace) as reader:
+        start = time.perf_counter()
+        runs = run_iterations(reader, cfg, on_job=on_job, record=bool(args.record))
+        results = build_results(reader.meta, cfg, runs, time.perf_counter() - start)
+        if args.record:
+            record_stream(args.record, reader.meta, cfg, runs, args.trace or "<sample>")
+    return results, runs
+
+
+def replay_recording(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
+    start = time.perf_counter()
+    meta, cfg, runs = replay_runs(args.recording, args.config, args.set, on_job)
+    return build_results(meta, cfg, runs, time.perf_counter() - start), runs
+
+
+def execute(args: argparse.Namespace,
+            produce: Callable[[argparse.Namespace, Callable[[], None]], tuple[Results, list]]) -> int:
+    """Run ``produce`` with a progress display, then write and render its results."""
     try:
-        cfg = resolve(args)
-        with load_trace(args.trace) as reader, LazyProgress("simulating") as progress:
-            start = time.perf_counter()
-            runs = run_iterations(reader, cfg, on_job=progress.advance)
-            results = build_results(reader.meta, cfg, runs, time.perf_counter() - start)
-            if args.timeline:
-                write_atomic(args.timeline, timeline_bytes(runs, args.timeline, cfg.clock_mhz))
-    except (ConfigError, TraceError, DeadlockError) as exc:
+        with LazyProgress("simulating") as progress:
+            results, runs = produce(args, progress.advance)
+        if args.timeline:
+            write_atomic(args.timeline, timeline_bytes(runs, args.timeline,
+                                                       results.config["clock_mhz"]))
+    except EXPECTED_ERRORS as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
         return 2
+    return emit(args, results)
+
+
+def emit(args: argparse.Namespace, results: Results) -> int:
     if args.json:
         text = results_json(results)
         if args.json == "-":
@@ -49,15 +76,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "run", help="simulate a trace and print the report",
-        description="Simulate every training iteration of a trace on H2Learn and report time, "
-                    "energy, area, the GPU comparison and where the time goes.")
-    parser.add_argument("trace", nargs="?", help="HDF5 trace (default: the embedded sample)")
+def add_output_options(parser: argparse.ArgumentParser) -> None:
     add_config_options(parser)
     parser.add_argument("--json", metavar="PATH", help="write JSON results ('-': stdout only)")
     parser.add_argument("--csv", metavar="PATH", help="write per-layer results as CSV")
     parser.add_argument("--timeline", metavar="PATH",
                         help="write a Chrome Trace Event timeline (.json or .json.gz) for Perfetto")
-    parser.set_defaults(func=run)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run", help="simulate a trace and print the report",
+        description="Simulate every training iteration of a trace on H2Learn and report time, "
+                    "energy, area, the GPU comparison and where the time goes.")
+    run.add_argument("trace", nargs="?", help="HDF5 trace (default: the embedded sample)")
+    add_output_options(run)
+    run.add_argument("--record", metavar="PATH.h5",
+                     help="also store the run's transaction stream, for `h2learn replay`")
+    run.set_defaults(func=lambda args: execute(args, simulate_trace))
+    replay = commands.add_parser(
+        "replay", help="re-time a recorded transaction stream on another memory system",
+        description="Replay a stream recorded by `h2learn run --record` on the recorded "
+                    "configuration changed by --config/--set (DRAM, SRAM ports, pipeline, clock, "
+                    "streaming buffers that keep the tiling), without re-reading the trace.")
+    replay.add_argument("recording", help="HDF5 file written by `h2learn run --record`")
+    add_output_options(replay)
+    replay.set_defaults(func=lambda args: execute(args, replay_recording))

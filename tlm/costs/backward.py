@@ -30,6 +30,9 @@ total work by the lane count.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from tlm.config import BackwardEngineConfig
@@ -38,10 +41,15 @@ from tlm.functional.geometry import transposed_box_sum
 from traces.network import LayerSpec
 
 
+def _as_bool(x: np.ndarray) -> np.ndarray:
+    """Patterns as bool, which the byte-wise counting below relies on."""
+    return x if x.dtype == np.bool_ else x != 0
+
+
 def _tiles(layer: LayerSpec, h_mask: np.ndarray, du: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """h as [B, *in_shape] and du as [B, *out_shape] (flattened neurons accepted)."""
-    h_mask = as_neuron_shape(h_mask, 1, layer.in_shape, f"layer {layer.name}: h mask")
-    du = as_neuron_shape(du, 1, layer.out_shape, f"layer {layer.name}: du")
+    h_mask = as_neuron_shape(_as_bool(h_mask), 1, layer.in_shape, f"layer {layer.name}: h mask")
+    du = as_neuron_shape(_as_bool(du), 1, layer.out_shape, f"layer {layer.name}: du")
     if h_mask.shape[0] != du.shape[0]:
         raise ValueError(f"layer {layer.name}: h mask batch {h_mask.shape[0]} "
                          f"!= du batch {du.shape[0]}")
@@ -51,35 +59,59 @@ def _tiles(layer: LayerSpec, h_mask: np.ndarray, du: np.ndarray) -> tuple[np.nda
 def window_nonzeros(layer: LayerSpec, du: np.ndarray) -> np.ndarray:
     """Non-zeros of ``du[B, *out_shape]`` in each input neuron's transposed window.
 
-    Returns an int array broadcastable to [B, *layer.in_shape].
+    Returns an int array broadcastable to [B, *layer.in_shape]: [B, 1] for fc,
+    [B, 1, H, W] for conv (the same for every input channel), [B, C, H, W] for avgpool.
     """
     batch = du.shape[0]
     if layer.kind == "fc":
-        return du.reshape(batch, -1).sum(axis=1, dtype=np.int64)[:, None]
+        return np.count_nonzero(du.reshape(batch, -1), axis=1)[:, None]
     in_hw = tuple(layer.in_shape[1:])
-    per_position = du.sum(axis=1, dtype=np.int64)[:, None] if layer.kind == "conv" else du
+    per_position = _channel_sum(du)[:, None] if layer.kind == "conv" else du
     return transposed_box_sum(per_position, layer.kernel, layer.stride, layer.padding, in_hw)
 
 
+def _channel_sum(x: np.ndarray) -> np.ndarray:
+    """Σ over axis 1 of a bool [B, C, ...] array (uint16 adds are ~4x faster than int64)."""
+    dtype = np.uint16 if x.shape[1] < 1 << 16 else np.int64
+    return np.add.reduce(x.view(np.uint8), axis=1, dtype=dtype).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=256)
 def window_sizes(layer: LayerSpec) -> np.ndarray:
     """Size of each input neuron's transposed window, broadcastable to [1, *in_shape]."""
     if layer.kind == "fc":
-        return np.full((1, 1), layer.out_neurons, dtype=np.int64)
-    ones = np.ones((1, 1) + tuple(layer.out_shape[1:]), dtype=np.int64)
-    positions = transposed_box_sum(ones, layer.kernel, layer.stride, layer.padding,
-                                   tuple(layer.in_shape[1:]))
-    return positions * (layer.out_channels if layer.kind == "conv" else 1)
+        sizes = np.full((1, 1), layer.out_neurons, dtype=np.int64)
+    else:
+        ones = np.ones((1, 1) + tuple(layer.out_shape[1:]), dtype=np.int64)
+        positions = transposed_box_sum(ones, layer.kernel, layer.stride, layer.padding,
+                                       tuple(layer.in_shape[1:])).astype(np.int64)
+        sizes = positions * (layer.out_channels if layer.kind == "conv" else 1)
+    sizes.flags.writeable = False  # shared by every caller through the cache
+    return sizes
+
+
+@functools.lru_cache(maxsize=256)
+def dense_macs_per_sample(layer: LayerSpec) -> int:
+    """MACs of one sample with no sparsity: Σ of the window sizes over all inputs."""
+    return int(np.broadcast_to(window_sizes(layer), (1,) + tuple(layer.in_shape)).sum())
 
 
 def neuron_work(layer_next: LayerSpec, h_mask_t: np.ndarray, du_next_t: np.ndarray,
                 sparsity: str) -> np.ndarray:
     """MACs of each output neuron of layer n (input of ``layer_next``): int [B, *in_shape]."""
-    use_input = sparsity in ("dual", "input")
-    use_output = sparsity in ("dual", "output")
-    per_window = window_nonzeros(layer_next, du_next_t) if use_input else window_sizes(layer_next)
-    mask = h_mask_t if use_output else np.ones((1,) * h_mask_t.ndim, dtype=bool)
+    mask, per_window = _mask_and_windows(layer_next, h_mask_t, du_next_t, sparsity)
     shape = (h_mask_t.shape[0],) + tuple(layer_next.in_shape)
     return np.broadcast_to(mask * per_window, shape)
+
+
+def _mask_and_windows(layer: LayerSpec, h_mask: np.ndarray, du: np.ndarray,
+                      sparsity: str) -> tuple[np.ndarray, np.ndarray]:
+    """(gate h or ones, window non-zeros or sizes): work = their product."""
+    use_input = sparsity in ("dual", "input")
+    per_window = window_nonzeros(layer, du) if use_input else window_sizes(layer)
+    if sparsity in ("dual", "output"):
+        return h_mask, per_window
+    return np.ones((1,) * h_mask.ndim, dtype=bool), per_window
 
 
 def lane_loads(work: np.ndarray, lanes: int, mapping: str) -> np.ndarray:
@@ -89,10 +121,65 @@ def lane_loads(work: np.ndarray, lanes: int, mapping: str) -> np.ndarray:
         units = work.reshape(batch, work.shape[1], -1).sum(axis=-1)   # [B, C]
     else:
         units = work.reshape(batch, -1)                                 # [B, neurons]
-    pad = -units.shape[1] % lanes
-    if pad:
-        units = np.concatenate([units, np.zeros((batch, pad), dtype=units.dtype)], axis=1)
-    return units.reshape(batch, -1, lanes).sum(axis=1)
+    return _fold_lanes(units, lanes)
+
+
+def _fold_lanes(units: np.ndarray, lanes: int) -> np.ndarray:
+    """[B, U] -> [B, lanes]: unit u adds into lane u % lanes."""
+    batch, count = units.shape
+    full = count - count % lanes
+    loads = units[:, :full].reshape(batch, -1, lanes).sum(axis=1, dtype=np.int64)
+    if full < count:  # the last, partial round of units
+        loads[:, :count - full] += units[:, full:]
+    return loads
+
+
+def _mask_fold(mask: np.ndarray, period: int) -> np.ndarray:
+    """bool [B, C, S] -> int [B, period, S]: Σ of the channels c ≡ r (mod period)."""
+    batch, channels, spread = mask.shape
+    full = channels - channels % period
+    folded = _channel_sum(mask[:, :full].reshape(batch, full // period, period * spread))
+    folded = folded.reshape(batch, period, spread)
+    if full < channels:
+        folded[:, :channels - full] += mask[:, full:]
+    return folded
+
+
+def shared_window_loads(h_mask: np.ndarray, per_window: np.ndarray, lanes: int,
+                        mapping: str) -> np.ndarray:
+    """Lane loads [B, lanes] when every channel of a pixel has the same window count.
+
+    ``h_mask`` bool [B, C, S] (S pixels per channel), ``per_window`` int [B, S].
+    Neuron (c, s) is flat index c·S + s; its lane repeats every
+    period = lanes / gcd(S, lanes) channels, so the mask is first folded to
+    per-(channel class, pixel) counts — one pass over h — and only then
+    multiplied by the window counts. With channel mapping a channel's load is
+    its mask · window dot product.
+    """
+    batch, channels, spread = h_mask.shape
+    if mapping == "channel" and spread > 1:
+        loads = np.einsum("bcs,bs->bc", h_mask.astype(np.int64), per_window)
+        return _fold_lanes(loads, lanes)
+    period = lanes // math.gcd(spread, lanes)
+    if channels <= period:
+        return _fold_lanes((h_mask * per_window[:, None]).reshape(batch, -1), lanes)
+    work = _mask_fold(h_mask, period) * per_window[:, None]   # [B, period, S], lcm(S, lanes) wide
+    return work.reshape(batch, -1, lanes).sum(axis=1)
+
+
+def _loads(layer: LayerSpec, h_mask: np.ndarray, du: np.ndarray,
+           cfg: BackwardEngineConfig) -> np.ndarray:
+    """Per-sample lane loads [B, lanes] of a tile, without materialising int work."""
+    mask, per_window = _mask_and_windows(layer, h_mask, du, cfg.sparsity)
+    batch = h_mask.shape[0]
+    mask = np.broadcast_to(mask, h_mask.shape)
+    if layer.kind == "avgpool":  # a per-neuron window count: work is neuron-wise anyway
+        return lane_loads(mask * per_window, cfg.lanes, cfg.lane_mapping)
+    channels = layer.in_shape[0] if layer.kind == "conv" else layer.in_neurons
+    spread = math.prod(layer.in_shape[1:]) if layer.kind == "conv" else 1
+    windows = np.broadcast_to(per_window, (batch, 1) + tuple(layer.in_shape[1:]))
+    return shared_window_loads(mask.reshape(batch, channels, spread),
+                               windows.reshape(batch, spread), cfg.lanes, cfg.lane_mapping)
 
 
 def backward_cost(layer_next: LayerSpec, h_mask_t: np.ndarray, du_next_t: np.ndarray,
@@ -104,10 +191,9 @@ def backward_cost(layer_next: LayerSpec, h_mask_t: np.ndarray, du_next_t: np.nda
     Flattened neuron axes ([B, neurons]) are accepted too.
     """
     h_mask_t, du_next_t = _tiles(layer_next, h_mask_t, du_next_t)
-    work = neuron_work(layer_next, h_mask_t, du_next_t, cfg.sparsity)
-    busiest = lane_loads(work, cfg.lanes, cfg.lane_mapping).max(axis=1)
-    cycles = int(np.ceil(busiest / cfg.macs_per_lane_per_cycle).sum())
-    done = int(work.sum())
-    dense = h_mask_t.shape[0] * int(np.broadcast_to(
-        window_sizes(layer_next), (1,) + tuple(layer_next.in_shape)).sum())
+    loads = _loads(layer_next, h_mask_t, du_next_t, cfg)
+    busiest = loads.max(axis=1)
+    cycles = int((-(-busiest // cfg.macs_per_lane_per_cycle)).sum())
+    done = int(loads.sum())  # the lanes partition the neurons
+    dense = h_mask_t.shape[0] * dense_macs_per_sample(layer_next)
     return TileCost(cycles, {"mac": done}, {"mac": dense - done})

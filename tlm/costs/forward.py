@@ -37,14 +37,15 @@ its full fan-in.
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from tlm.config import ForwardEngineConfig
 from tlm.costs import TileCost, as_neuron_shape
-from tlm.functional.geometry import box_sum, fan_in_columns
-from tlm.functional.lut import split_groups
+from tlm.functional.geometry import tap_hits, tap_span
 from traces.network import LayerSpec
 
 
@@ -97,33 +98,150 @@ def _spike_tile(layer: LayerSpec, spikes: np.ndarray, out_channels: int) -> np.n
     return as_neuron_shape(spikes, 1, shape, f"layer {layer.name}: input spikes")
 
 
+class Window(NamedTuple):
+    """A layer's fan-in as the group counter sees it: x[L, C, H, W] read through K×K taps.
+
+    fc is one 1×1 tap over C = in_neurons channels; avgpool folds its channels
+    into L, each reading C = 1 channel (itself); conv is itself.
+    """
+
+    channels: int
+    kernel: int
+    stride: int
+    padding: int
+    in_hw: tuple[int, int]
+    out_hw: tuple[int, int]
+
+
+class GroupPlan(NamedTuple):
+    """How the fan-in groups of width k fall on a window (depends on geometry only).
+
+    ``interior``: phase -> weights [H*W] (or one int when uniform). A full group
+    inside one tap spans channels [phase + m·k, phase + (m+1)·k) of its pixel,
+    where the tap's phase (t·C mod k) fixes where groups start; weights[pixel]
+    counts the (output point, tap of that phase) pairs that read the pixel, so
+    Σ_pixels (live groups at the pixel) · weights is their count over all
+    points, with no box sum. ``explicit``: the groups that straddle taps or are
+    short (the last one), as (dy, dx, c0, c1) channel segments; at most about
+    K² of them, each counted by OR-ing its segments' shifted views.
+    """
+
+    interior: dict[int, np.ndarray | int]
+    explicit: tuple[tuple[tuple[int, int, int, int], ...], ...]
+
+
+def window_of(layer: LayerSpec, spikes: np.ndarray) -> tuple[Window, np.ndarray]:
+    """(the layer's Window, the spike tile as x[L, C, H, W] for it)."""
+    batch = spikes.shape[0]
+    if spikes.dtype != np.bool_:  # the run views below read one byte per input
+        spikes = spikes != 0
+    if layer.kind == "fc":
+        return Window(layer.in_neurons, 1, 1, 0, (1, 1), (1, 1)), spikes.reshape(batch, -1, 1, 1)
+    in_hw, out_hw = tuple(layer.in_shape[1:]), tuple(layer.out_shape[1:])
+    window = Window(layer.in_shape[0], layer.kernel, layer.stride, layer.padding, in_hw, out_hw)
+    if layer.kind == "avgpool":
+        return window._replace(channels=1), spikes.reshape((-1, 1) + in_hw)
+    return window, spikes
+
+
+def _segments(window: Window, start: int, end: int) -> tuple[tuple[int, int, int, int], ...]:
+    """Fan-in entries [start, end) as (dy, dx, c0, c1) runs of channels at one tap."""
+    segments, position, channels = [], start, window.channels
+    while position < end:
+        tap, c0 = divmod(position, channels)
+        c1 = min(channels, c0 + end - position)
+        segments.append((tap // window.kernel, tap % window.kernel, c0, c1))
+        position += c1 - c0
+    return tuple(segments)
+
+
+@functools.lru_cache(maxsize=256)
+def group_plan(window: Window, k: int) -> GroupPlan:
+    """The GroupPlan of groups of width ``k`` over ``window`` (cached: geometry only)."""
+    channels, kernel = window.channels, window.kernel
+    rows = tap_hits(kernel, window.stride, window.padding, window.in_hw[0], window.out_hw[0])
+    cols = tap_hits(kernel, window.stride, window.padding, window.in_hw[1], window.out_hw[1])
+    interior: dict[int, np.ndarray] = {}
+    for tap in range(kernel * kernel):
+        phase = -tap * channels % k
+        if (channels - phase) // k > 0:
+            hits = np.outer(rows[tap // kernel], cols[tap % kernel]).reshape(-1)
+            interior[phase] = interior.get(phase, 0) + hits
+    fan_in = kernel * kernel * channels
+    explicit = []
+    for start in range(0, fan_in, k):  # keep the groups the interior weights do not count
+        end = min(fan_in, start + k)
+        if end - start < k or start // channels != (end - 1) // channels:
+            explicit.append(_segments(window, start, end))
+    uniform = {phase: int(w[0]) if (w == w[0]).all() else w for phase, w in interior.items()}
+    return GroupPlan(uniform, tuple(explicit))
+
+
+def _live_runs(block: np.ndarray, k: int) -> np.ndarray:
+    """block[L, M·k, H, W] -> bool: which of the M runs of k channels hold a spike.
+
+    For a 1×1 window the runs are contiguous bytes: k in (1, 2, 4, 8) reads each
+    run as one integer, other k OR k strided slices; reshape+any over a short
+    last axis would be ~100x slower.
+    """
+    lead, width, height, wide = block.shape
+    if height * wide > 1:
+        return block.reshape(lead, width // k, k, height, wide).any(axis=2)
+    flat = block.reshape(lead, width)
+    if k in _RUN_DTYPES:
+        return flat.view(_RUN_DTYPES[k])  # non-zero <=> some byte (spike) of the run is set
+    live = flat[:, 0::k] | flat[:, 1::k]
+    for j in range(2, k):
+        live |= flat[:, j::k]
+    return live
+
+
+_RUN_DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _weighted_count(live: np.ndarray, weights: np.ndarray | int) -> int:
+    """Σ over [L, M, H, W] of non-zero entries, each weighted by weights[pixel]."""
+    if isinstance(weights, int):
+        return np.count_nonzero(live) * weights
+    rows = live.reshape(-1, weights.shape[0])
+    # uint16 sums are ~4x faster than int64 ones and cannot overflow below 2^16 rows
+    dtype = np.uint16 if rows.shape[0] < 1 << 16 else np.int64
+    per_pixel = np.add.reduce(rows.view(np.uint8), axis=0, dtype=dtype)
+    return int(per_pixel.astype(np.int64) @ weights)
+
+
+def _explicit_count(x: np.ndarray, window: Window, segments: tuple) -> int:
+    """Points (over L and outputs) at which one straddling/short group holds a spike."""
+    (in_h, in_w), (out_h, out_w), stride = window.in_hw, window.out_hw, window.stride
+    live = np.zeros((x.shape[0],) + window.out_hw, dtype=bool)
+    for dy, dx, c0, c1 in segments:
+        oy0, oy1, iy = tap_span(dy, in_h, out_h, stride, window.padding)
+        ox0, ox1, ix = tap_span(dx, in_w, out_w, stride, window.padding)
+        if oy1 > oy0 and ox1 > ox0:  # else this tap only reads padding
+            read = x[:, c0:c1, iy:iy + (oy1 - oy0 - 1) * stride + 1:stride,
+                     ix:ix + (ox1 - ox0 - 1) * stride + 1:stride]
+            live[:, oy0:oy1, ox0:ox1] |= read[:, 0] if c1 - c0 == 1 else read.any(axis=1)
+    return int(np.count_nonzero(live))
+
+
 def nonzero_group_count(layer: LayerSpec, spikes: np.ndarray, k: int) -> int:
     """Σ over points (sample, output position[, pool channel]) of fan-in groups with a spike.
 
-    ``k`` is the group width (for avgpool the caller caps it at K²).
+    ``spikes`` as from ``_spike_tile``; ``k`` is the group width (for avgpool the
+    caller caps it at K²). Padded taps never hold a spike.
     """
-    if layer.kind == "conv" and layer.in_shape[0] % k == 0:
-        batch, channels, height, width = spikes.shape
-        grouped = spikes.reshape(batch, channels // k, k, height, width).any(axis=2)
-        per_pixel = grouped.sum(axis=1, dtype=np.int64)           # [B, H, W]
-        per_point = box_sum(per_pixel, layer.kernel, layer.stride, layer.padding,
-                            tuple(layer.out_shape[1:]))
-        return int(per_point.sum())
-    if layer.kind == "avgpool" and k >= layer.fan_in:  # one group = the whole window
-        windows = box_sum(spikes, layer.kernel, layer.stride, layer.padding,
-                          tuple(layer.out_shape[1:]))
-        return int(np.count_nonzero(windows))
-    cols = fan_in_columns(layer, spikes)  # groups straddle pixels: count them explicitly
-    return int(split_groups(cols, k).any(axis=-1).sum())
+    window, x = window_of(layer, spikes)
+    plan = group_plan(window, k)
+    total = 0
+    for phase, weights in plan.interior.items():
+        runs = (window.channels - phase) // k
+        total += _weighted_count(_live_runs(x[:, phase:phase + runs * k], k), weights)
+    return total + sum(_explicit_count(x, window, segments) for segments in plan.explicit)
 
 
 def spike_input_count(layer: LayerSpec, spikes: np.ndarray) -> int:
     """Σ over points of the spiking inputs in the point's window (pool: per channel)."""
-    if layer.kind == "fc":
-        return int(spikes.sum())
-    per_pixel = spikes.sum(axis=1, dtype=np.int64) if layer.kind == "conv" else spikes
-    return int(box_sum(per_pixel, layer.kernel, layer.stride, layer.padding,
-                       tuple(layer.out_shape[1:])).sum())
+    return nonzero_group_count(layer, spikes, 1)  # groups of one input
 
 
 def _points_and_fan_out(layer: LayerSpec, batch: int, out_channels: int) -> tuple[int, int]:

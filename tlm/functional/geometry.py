@@ -24,6 +24,8 @@ strided slices, so they cost K contiguous adds per axis and never gather.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from traces.network import LayerSpec
@@ -152,3 +154,27 @@ def positions_first(layer: LayerSpec, points: np.ndarray) -> np.ndarray:
     """Inverse of ``positions_last``: [..., P, out_channels] -> [..., *layer.out_shape]."""
     lead = points.shape[:-2]
     return np.swapaxes(points, -1, -2).reshape(lead + tuple(layer.out_shape))
+
+
+def tap_span(tap: int, in_size: int, out_size: int, stride: int, padding: int) -> tuple[int, int, int]:
+    """Along one axis: (first output, end output, first input) read by window tap ``tap``.
+
+    Output o reads input o*stride - padding + tap; the outputs whose read falls
+    inside [0, in_size) are o in [first, end), reading first input, first input
+    + stride, ... (the others read padding).
+    """
+    first = max(0, -(-(padding - tap) // stride))
+    end = min(out_size, (in_size - 1 + padding - tap) // stride + 1)
+    end = max(first, end)
+    return first, end, first * stride - padding + tap
+
+
+@functools.lru_cache(maxsize=256)
+def tap_hits(kernel: int, stride: int, padding: int, in_size: int, out_size: int) -> np.ndarray:
+    """int [K, in_size]: 1 where tap j of some output reads input index i (at most one does)."""
+    hits = np.zeros((kernel, in_size), dtype=np.int64)
+    for tap in range(kernel):
+        first, end, start = tap_span(tap, in_size, out_size, stride, padding)
+        hits[tap, start:start + (end - first) * stride:stride] = 1
+    hits.flags.writeable = False  # shared by every caller through the cache
+    return hits
