@@ -100,7 +100,25 @@ def dram_summary(runs: list[IterationRun], cfg: SystemConfig) -> dict[str, Any]:
         "mean_queue_cycles": (sum(s.mean_queue_cycles * s.requests for s in stats) / requests
                               if requests else 0.0),
         "bandwidth_gbps_over_time": bandwidth_series(runs, cfg),
+        "per_channel": channel_rows(stats, seconds),
     }
+
+
+def channel_rows(stats: list[Any], seconds: float) -> list[dict[str, Any]]:
+    """Per DRAM channel: traffic, achieved bandwidth, row-hit rate, queueing delay."""
+    rows = []
+    for index in range(len(stats[0].per_channel)):
+        parts = [s.per_channel[index] for s in stats]
+        total = {key: sum(p[key] for p in parts) for key in parts[0]}
+        accesses = total["row_hits"] + total["row_misses"] + total["row_conflicts"]
+        moved = total["bytes_read"] + total["bytes_written"]
+        rows.append({"channel": index, "bytes_read": int(total["bytes_read"]),
+                     "bytes_written": int(total["bytes_written"]),
+                     "achieved_gbps": moved / seconds / 1e9 if seconds else 0.0,
+                     "row_hit_rate": total["row_hits"] / accesses if accesses else 0.0,
+                     "mean_queue_cycles": (total["queue_cycles_total"] / total["requests"]
+                                           if total["requests"] else 0.0)})
+    return rows
 
 
 def bandwidth_series(runs: list[IterationRun], cfg: SystemConfig) -> dict[str, Any]:
