@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tlm.config import BackwardEngineConfig, ForwardEngineConfig, LifConfig, WeightUpdateEngineConfig
-from tlm.costs import (TileCost, backward_cost, lif_backward_cost, lif_forward_cost, lookup_cost,
+from tlm.costs import (TileCost, backward_cost, lif_backward_cost, lif_forward_cost,
+                       live_pattern_count, lookup_cost,
                        lut_build_cost, lut_storage_bytes, weight_update_cost)
 from traces.network import LayerSpec, conv_out_size
 
@@ -158,6 +159,8 @@ FE_LAYERS = [
     conv(4, 3, 6, 3, 1, 1),   # k = 2, 4 divide C_in (box-sum path); k = 3 straddles pixels
     conv(4, 2, 7, 3, 2, 1),
     conv(3, 2, 8, 2, 2, 0),
+    conv(5, 2, 6, 3, 2, 1),   # groups inside a pixel start at a different phase in each tap
+    conv(7, 2, 5, 2, 1, 1),
     pool(3, 5, 2),
 ]
 
@@ -372,3 +375,79 @@ def test_conv_costs_match_brute_force_on_random_geometry(case) -> None:
     work = bf_neuron_work(layer, h, du, "dual")
     cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
     assert cost.op("mac") == work.sum() and cost.cycles == bf_cycles(layer, work, 4, "neuron", 1)
+
+
+# ---------------------------------------------------------------- regression: fast paths
+
+@st.composite
+def any_layer(draw):
+    """A small layer of any kind with awkward geometry: k vs C_in, stride, padding, crop."""
+    kind = draw(st.sampled_from(["fc", "conv", "pool"]))
+    if kind == "fc":
+        return fc(draw(st.integers(1, 40)), draw(st.integers(1, 4)))
+    kernel = draw(st.integers(1, 4))
+    size = draw(st.integers(kernel, 7))
+    if kind == "pool":
+        return pool(draw(st.integers(1, 3)), size, kernel)
+    return conv(draw(st.integers(1, 9)), draw(st.integers(1, 3)), size, kernel,
+                draw(st.integers(1, 3)), draw(st.integers(0, kernel - 1)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(any_layer(), st.integers(1, 9), st.integers(0, 10_000), st.sampled_from([0.05, 0.3, 0.9]))
+def test_lookup_counts_match_brute_force_on_any_geometry(layer, k, seed, rate) -> None:
+    rng = np.random.default_rng(seed)
+    spikes = rng.random((2,) + layer.in_shape) < rate
+    channels = layer.in_shape[0] if layer.kind == "avgpool" else layer.out_channels
+    fan_out = 1 if layer.kind == "avgpool" else channels
+    width = min(k, layer.fan_in) if layer.kind == "avgpool" else k
+    nonzero, zero = bf_lookups(layer, spikes, width)
+    cost = lookup_cost(layer, spikes, ForwardEngineConfig(lut_k=k), channels)
+    assert (cost.op("lut_read"), cost.skip("lut_read")) == (nonzero * fan_out, zero * fan_out)
+    ones, _ = bf_lookups(layer, spikes, 1)
+    accumulate = lookup_cost(layer, spikes, ForwardEngineConfig(mode="accumulate"), channels)
+    assert accumulate.op("add") == ones * fan_out
+    live = live_pattern_count(layer, spikes, ForwardEngineConfig(lut_k=k), channels)
+    assert lookup_cost(layer, spikes, ForwardEngineConfig(lut_k=k), channels, live) == cost
+    # 0/1 integers count like bools (the fast paths read spikes byte-wise)
+    assert lookup_cost(layer, spikes.astype(np.int64), ForwardEngineConfig(lut_k=k), channels) == cost
+
+
+@settings(max_examples=40, deadline=None)
+@given(any_layer(), st.integers(1, 7), st.sampled_from(["neuron", "channel"]),
+       st.sampled_from(["dual", "input", "output", "dense"]), st.integers(0, 10_000))
+def test_backward_matches_brute_force_on_any_geometry(layer, lanes, mapping, sparsity, seed) -> None:
+    rng = np.random.default_rng(seed)
+    h = rng.random((2,) + layer.in_shape) < 0.5
+    du = rng.random((2,) + layer.out_shape) < 0.4
+    cfg = BackwardEngineConfig(sparsity=sparsity, lanes=lanes, lane_mapping=mapping,
+                               macs_per_lane_per_cycle=2)
+    work = bf_neuron_work(layer, h, du, sparsity)
+    dense = bf_neuron_work(layer, h, du, "dense")
+    cost = backward_cost(layer, h, du, cfg)
+    assert cost.op("mac") == work.sum() and cost.skip("mac") == dense.sum() - work.sum()
+    assert cost.cycles == bf_cycles(layer, work, lanes, mapping, 2)
+
+
+def test_backward_lane_folding_with_many_channels_per_lane_period() -> None:
+    layer = conv(12, 2, 4, 3, 1, 1)   # 16 pixels, 8 lanes: lanes repeat every channel
+    rng = np.random.default_rng(11)
+    h = rng.random((3,) + layer.in_shape) < 0.5
+    du = rng.random((3,) + layer.out_shape) < 0.5
+    for lanes in (3, 8, 32, 48):      # period 3 (16 % 3 = 1), 1, 2 and 3 channels
+        work = bf_neuron_work(layer, h, du, "dual")
+        cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=lanes))
+        assert cost.cycles == bf_cycles(layer, work, lanes, "neuron", 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(any_layer(), st.integers(1, 4), st.integers(0, 10_000))
+def test_weight_update_matches_brute_force_on_any_geometry(layer, steps, seed) -> None:
+    if not layer.has_weights:
+        return
+    rng = np.random.default_rng(seed)
+    du = rng.random((steps, 2) + layer.out_shape) < 0.3
+    spikes = rng.random((steps, 2) + layer.in_shape) < 0.2
+    tables, lookups = bf_weight_update(layer, du, spikes)
+    cost = weight_update_cost(layer, du, spikes, WeightUpdateEngineConfig(lut_k=4))
+    assert (cost.op("lut_write"), cost.op("lut_read")) == (tables * (2 ** steps - 1), lookups)

@@ -91,9 +91,10 @@ __all__ = ["TileCost", "ZERO_COST", "as_neuron_shape"]
 
 # the engines' cost functions, importable from here (they import TileCost above)
 from tlm.costs.backward import backward_cost  # noqa: E402
-from tlm.costs.forward import lookup_cost, lut_build_cost, lut_storage_bytes  # noqa: E402
+from tlm.costs.forward import (live_pattern_count, lookup_cost, lut_build_cost,  # noqa: E402
+                               lut_storage_bytes)
 from tlm.costs.lif import lif_backward_cost, lif_forward_cost  # noqa: E402
 from tlm.costs.weight_update import weight_update_cost  # noqa: E402
 
-__all__ += ["backward_cost", "lookup_cost", "lut_build_cost", "lut_storage_bytes",
+__all__ += ["backward_cost", "live_pattern_count", "lookup_cost", "lut_build_cost", "lut_storage_bytes",
             "lif_backward_cost", "lif_forward_cost", "weight_update_cost"]

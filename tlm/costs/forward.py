@@ -3,10 +3,13 @@
 Grouping is that of ``tlm.functional.lut``: an output neuron's fan-in (fc:
 flattened input; conv: (kh, kw, c_in) with c_in innermost; avgpool: (kh, kw)
 of its own channel) is cut into G = ceil(fan_in / k) groups of k consecutive
-entries, the last one shorter when k does not divide the fan-in. When k
-divides C_in a conv group is k adjacent channels at one pixel, so whether a
-group has a spike is a per-pixel map, and box sums of that map over each
-output's window count the non-zero groups without building any im2col.
+entries, the last one shorter when k does not divide the fan-in. Counting the
+groups with a spike never builds im2col (``GroupPlan``): a group inside one
+tap is k adjacent channels at one pixel, so one pass over the tile gives a
+per-pixel count, and a geometry-only weight per pixel (how many (point, tap)
+pairs read it) turns that into the total over all points; the few groups that
+straddle taps (k not dividing C_in, fc's short last group, pooling windows)
+are OR-ed from shifted views.
 
 LUT build (per output channel and group of m entries, filled by doubling as in
 ``subset_sum_tables``): entry 0 is a hard-wired zero, so 2^m - 1 entries are
@@ -255,23 +258,44 @@ def _points_and_fan_out(layer: LayerSpec, batch: int, out_channels: int) -> tupl
     return batch * layer.out_positions, out_channels
 
 
+def live_pattern_count(layer: LayerSpec, spikes_in_t: np.ndarray, cfg: ForwardEngineConfig,
+                       out_channels: int) -> int:
+    """The spike-dependent part of ``lookup_cost``: lookups (accumulate mode: spiking
+    inputs) per output channel, Σ over the tile's points.
+
+    For conv and fc it does not depend on ``out_channels`` (every channel sees the
+    same patterns), so an engine that tiles output channels can count a spike tile
+    once and pass the count to ``lookup_cost`` for every channel tile.
+    """
+    spikes_in_t = _spike_tile(layer, spikes_in_t, out_channels)
+    if cfg.mode == "accumulate":
+        return spike_input_count(layer, spikes_in_t)
+    k = min(cfg.lut_k, layer.fan_in) if layer.kind == "avgpool" else cfg.lut_k
+    return nonzero_group_count(layer, spikes_in_t, k)
+
+
 def lookup_cost(layer: LayerSpec, spikes_in_t: np.ndarray, cfg: ForwardEngineConfig,
-                out_channels: int) -> TileCost:
+                out_channels: int, live_patterns: int | None = None) -> TileCost:
     """One timestep, the whole batch, ``out_channels`` output channels of ``layer``.
 
     ``spikes_in_t``: bool [B, *layer.in_shape], or [B, in_neurons] flattened (for
     avgpool, [B, c, H, W] holding the tile's own ``out_channels`` channels, since a
-    pool channel reads only itself).
+    pool channel reads only itself). ``live_patterns``: this tile's
+    ``live_pattern_count``, when the caller already has it.
     """
     spikes_in_t = _spike_tile(layer, spikes_in_t, out_channels)
     points, fan_out = _points_and_fan_out(layer, spikes_in_t.shape[0], out_channels)
+    live = None
+    if cfg.skip_zero_patterns:
+        live = (live_pattern_count(layer, spikes_in_t, cfg, out_channels)
+                if live_patterns is None else live_patterns)
     if cfg.mode == "accumulate":
         dense = points * layer.fan_in * fan_out
-        done = spike_input_count(layer, spikes_in_t) * fan_out if cfg.skip_zero_patterns else dense
+        done = live * fan_out if live is not None else dense
         return TileCost(math.ceil(done / cfg.pes), {"add": done, "weight_read": done},
                         {"add": dense - done, "weight_read": dense - done})
     k = min(cfg.lut_k, layer.fan_in) if layer.kind == "avgpool" else cfg.lut_k
     dense = points * math.ceil(layer.fan_in / k) * fan_out
-    done = nonzero_group_count(layer, spikes_in_t, k) * fan_out if cfg.skip_zero_patterns else dense
+    done = live * fan_out if live is not None else dense
     return TileCost(math.ceil(done / cfg.pes), {"lut_read": done, "add": done},
                     {"lut_read": dense - done, "add": dense - done})

@@ -36,12 +36,14 @@ import numpy as np
 
 from tlm.config import WeightUpdateEngineConfig
 from tlm.costs import TileCost, as_neuron_shape
-from tlm.functional.geometry import box_sum, positions_last
+from tlm.functional.geometry import box_sum
 from traces.network import LayerSpec
 
 
 def _tiles(layer: LayerSpec, du: np.ndarray, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """du as [g, B, *out_shape] and spikes as [g, B, *in_shape] (flattened neurons accepted)."""
+    du = du if du.dtype == np.bool_ else du != 0  # counted byte-wise below
+    spikes = spikes if spikes.dtype == np.bool_ else spikes != 0
     du = as_neuron_shape(du, 2, layer.out_shape, f"layer {layer.name}: du group")
     spikes = as_neuron_shape(spikes, 2, layer.in_shape, f"layer {layer.name}: input spike group")
     if du.shape[:2] != spikes.shape[:2]:
@@ -50,17 +52,25 @@ def _tiles(layer: LayerSpec, du: np.ndarray, spikes: np.ndarray) -> tuple[np.nda
     return du, spikes
 
 
+def _count_axis(x: np.ndarray, axis: int) -> np.ndarray:
+    """Non-zeros of a bool array along ``axis``, as int64 (summed in uint16: ~4x faster)."""
+    dtype = np.uint16 if x.shape[axis] < 1 << 16 else np.int64
+    return np.add.reduce(x.view(np.uint8), axis=axis, dtype=dtype).astype(np.int64)
+
+
 def channels_per_point(layer: LayerSpec, du: np.ndarray) -> np.ndarray:
-    """Non-zero channels of ``du[..., *out_shape]`` at each point: int [..., P]."""
-    return positions_last(layer, du).sum(axis=-1, dtype=np.int64)
+    """Non-zero channels of bool ``du[..., *out_shape]`` at each point: int [..., P]."""
+    if layer.kind == "fc":
+        return _count_axis(du, -1)[..., None]
+    counts = _count_axis(du, -3)  # reduce the channel axis in place of a transposed copy
+    return counts.reshape(counts.shape[:-2] + (layer.out_positions,))
 
 
 def inputs_per_point(layer: LayerSpec, spikes: np.ndarray) -> np.ndarray:
-    """Spiking inputs of ``spikes[..., *in_shape]`` in each point's fan-in: int [..., P]."""
+    """Spiking inputs of bool ``spikes[..., *in_shape]`` in each point's fan-in: int [..., P]."""
     if layer.kind == "fc":
-        lead = spikes.shape[:spikes.ndim - 1]
-        return spikes.sum(axis=-1, dtype=np.int64).reshape(lead + (1,))
-    per_pixel = spikes.sum(axis=-3, dtype=np.int64)
+        return _count_axis(spikes, -1)[..., None]
+    per_pixel = _count_axis(spikes, -3)
     counts = box_sum(per_pixel, layer.kernel, layer.stride, layer.padding,
                      tuple(layer.out_shape[1:]))
     return counts.reshape(counts.shape[:-2] + (layer.out_positions,))

@@ -10,7 +10,8 @@ and the run stops with a deadlock report naming that buffer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from tlm.config import SystemConfig
 from tlm.layout import Layout
@@ -25,7 +26,8 @@ class Context:
     timesteps: int
     batch: int
     layout: Layout
-    trace: TraceView
+    trace: TraceView | None
+    memo: dict[Any, Any] = field(default_factory=dict)  # counts shared by consecutive jobs
 
     def chunks(self, *fits: tuple[int, int]) -> list[slice]:
         """Sample chunks; each ``(capacity_bytes, bytes_per_sample)`` bounds the size."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 
-from tlm.costs.forward import lookup_cost, lut_build_cost, lut_storage_bytes
+from tlm.costs.forward import (live_pattern_count, lookup_cost, lut_build_cost,
+                                lut_storage_bytes)
 from tlm.engines import lif
 from tlm.engines.context import Context, kib
 from tlm.jobs import Access, Job, Work
@@ -61,7 +62,14 @@ def lookup_job(ctx: Context, n: int, channels: range, samples: slice, t: int,
             spikes = spikes[:, channels.start:channels.stop]
         tile = Access("spikes", n - 1, t, ctx.layout.address("spikes", n - 1, t, samples.start),
                       spikes.shape[0] * packed_bytes(layer.in_neurons), "fe.input", refetch)
-        return Work((tile,), (), lookup_cost(layer, spikes, ctx.cfg.fe, len(channels)))
+        live = None
+        if layer.kind != "avgpool":  # every output-channel tile sees the same patterns
+            counts = ctx.memo.setdefault(("live_patterns", n), {})  # a few ints per layer
+            if (samples.start, t) not in counts:
+                counts[samples.start, t] = live_pattern_count(layer, spikes, ctx.cfg.fe,
+                                                              len(channels))
+            live = counts[samples.start, t]
+        return Work((tile,), (), lookup_cost(layer, spikes, ctx.cfg.fe, len(channels), live))
 
     after = (("spikes", n - 1, t),) if n > 0 else ()
     return Job("fe", "forward", n, t, f"fe L{n} c{channels.start} b{samples.start} t{t}",

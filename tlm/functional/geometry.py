@@ -2,14 +2,17 @@
 
 Every layer reads its inputs through a window: fc through one window holding
 all inputs, conv/avgpool through a K×K window slid with a stride over a
-zero-padded input. Three vectorised helpers cover what the engines need:
+zero-padded input. Vectorised helpers cover what the engines need:
 
 - ``box_sum``: for each output position, the sum of a per-pixel map over its
   receptive field (forward direction: "how many X does this output see");
 - ``transposed_box_sum``: for each input pixel, the sum of a per-position map
   over the output positions whose receptive field contains the pixel (the
   transposed-conv window of the Backward Engine);
-- ``fan_in_columns``: im2col, the explicit fan-in vector of every output point.
+- ``fan_in_columns``: im2col, the explicit fan-in vector of every output point;
+- ``tap_span`` / ``tap_hits``: along one axis, which outputs a window tap
+  reads inside the input and which inputs it hits, so that a total over all
+  points becomes a weighted sum over pixels (no box sum, no im2col).
 
 The fan-in order is fixed project-wide: fc uses the flattened (C-order) input;
 conv uses (kh, kw, c_in) with c_in innermost, so consecutive fan-in entries are
