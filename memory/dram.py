@@ -100,19 +100,20 @@ def _cycles(preset: DramPreset, clock_mhz: float) -> _Cycles:
 class _State:
     """Server free times and open rows of every channel, as flat vectors.
 
-    Channel-level vectors have one entry per channel; the others are keyed as
-    the address map's ``Layout`` keys them (``... * channels + channel``), so
-    ``reshape(-1, channels)`` gathers each channel's servers in one column.
-    Banks are keyed by their position in a period.
+    Channel-level vectors have one entry per channel. The rank, bank-group and
+    bank servers share one vector ``free`` (so one ``advance`` serves them all),
+    each part keyed as the address map's ``Layout`` keys it (``... * channels +
+    channel``), so ``reshape(-1, channels)`` gathers each channel's servers in one
+    column. Banks are keyed by their position in a period.
     """
 
     def __init__(self, amap: AddressMap) -> None:
         ch = amap.channels
         self.bus_free = np.zeros(ch)
         self.last_rank = np.full(ch, -1, dtype=np.int64)
-        self.rank_free = np.zeros(amap.ranks * ch)
-        self.group_free = np.zeros(amap.ranks * amap.bank_groups * ch)
-        self.bank_free = np.zeros(amap.period_blocks)
+        ranks, groups = amap.ranks * ch, amap.ranks * amap.bank_groups * ch
+        self.free = np.zeros(ranks + groups + amap.period_blocks)
+        self.sizes = (ranks, groups, amap.period_blocks)
         self.open_row = np.full(amap.period_blocks, -1, dtype=np.int64)
         self.row_epoch = np.zeros(amap.period_blocks, dtype=np.int64)
 
@@ -166,6 +167,9 @@ class Dram:
         self._group_work = (full * c.ccd_l, max(full * c.ccd_l, c.rrd_l))
         self._first_prefix = np.array([c.hit, c.miss, c.conflict]) - c.hit
         self._positions = np.arange(self.address_map.period_blocks)
+        sizes = self._state.sizes
+        self._server_channel = np.arange(sum(sizes)) % preset.channels
+        self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
 
     @classmethod
     def from_config(cls, env: simpy.Environment, name: str, cfg: Any, **kwargs: Any) -> "Dram":
@@ -186,6 +190,9 @@ class Dram:
             return self.env.timeout(0, value=AccessRecord(arrival, arrival, arrival, arrival,
                                                           0, 0, 0, 0, 0))
         sp = self.address_map.span(txn.address, txn.length_bytes)
+        if sp.first == sp.last and self.model == "banked":
+            record = self._access_one_block(sp, arrival, txn.is_read)
+            return self.env.timeout(record.done_cycle - arrival, value=record)
         if self.model == "bandwidth":
             sched = self._reserve_bandwidth(sp, arrival, txn.is_read)
         else:
@@ -208,10 +215,10 @@ class Dram:
 
     def _reserve_banked(self, sp: Span, arrival: int, is_read: bool) -> _Schedule:
         st, c = self._state, self.cycles
-        start = self.refresh.advance(np.maximum(st.bus_free, float(arrival)), 0.0)
+        start, epoch = self.refresh.skip(np.maximum(st.bus_free, float(arrival)))
         # the controller prepares rows only for requests within its lookahead
         ready = np.maximum(float(arrival), st.bus_free - self.lookahead_cycles)
-        rows = self._classify(sp, self.refresh.epochs(start))
+        rows = self._classify(sp, epoch)
         aux = self._serve_servers(sp, rows, ready)
         bus_work = np.where(sp.touched, sp.bursts * c.burst + self._rank_switches(sp) * c.rtrs,
                             0.0)
@@ -225,6 +232,42 @@ class Dram:
         conflicts = ((rows.first_kind == 2) + rows.conflicts).reshape(per_channel).sum(axis=0)
         return _Schedule(start, end, done, (sp.bursts - misses - conflicts, misses, conflicts),
                          bus_work)
+
+    def _access_one_block(self, sp: Span, arrival: int, is_read: bool) -> AccessRecord:
+        """One block (the common small case): the banked model in plain Python."""
+        st, c, ref, amap = self._state, self.cycles, self.refresh, self.address_map
+        ch, pos, bursts = sp.first % amap.channels, sp.first_pos, sp.head_bursts
+        bus_free = float(st.bus_free[ch])
+        start = ref.advance_one(max(bus_free, float(arrival)), 0.0)
+        ready = max(float(arrival), bus_free - self.lookahead_cycles)
+        epoch, row = ref.epoch(start), sp.period // amap.blocks_per_row
+        open_row = int(st.open_row[pos]) if st.row_epoch[pos] == epoch else -1
+        kind = 0 if open_row == row else (1 if open_row < 0 else 2)
+        st.open_row[pos], st.row_epoch[pos] = row, epoch
+        rank, last_rank = int(sp.first // amap.channels // (amap.bank_groups * amap.banks_per_group)
+                              % amap.ranks), int(st.last_rank[ch])
+        bus_work = bursts * c.burst + (0 <= last_rank != rank) * c.rtrs
+        st.last_rank[ch] = rank
+        ranks, groups, _ = st.sizes
+        lay = amap.layout
+        servers = [(int(lay.group[pos]) + ranks, max(bursts * c.ccd_l, (kind > 0) * c.rrd_l),
+                    c.ccd_l)]
+        if kind > 0:
+            servers += [(int(lay.rank[pos]), c.act_window, c.act_window),
+                        (ranks + groups + pos, c.rc, c.rc)]
+        aux = 0.0
+        for key, work, unit in servers:
+            finish = ref.advance_one(max(float(st.free[key]), ready), work)
+            st.free[key] = finish
+            aux = max(aux, finish - unit + c.burst)
+        end = max(ref.advance_one(start, bus_work), aux, ready + self._first_prefix[kind] + bus_work)
+        st.bus_free[ch] = end
+        done = end + max(c.hit - c.burst, 0.0) if is_read else end
+        counts = (bursts - (kind > 0), int(kind == 1), int(kind == 2))
+        self._counters.add_one(ch, sp.head_bytes, is_read, counts, start - arrival, bus_work)
+        self._windows.add_one(ch, start, end, sp.head_bytes)
+        return AccessRecord(arrival, round(start), round(end), max(arrival, round(done)),
+                            round(start - arrival), 1, *counts)
 
     def _classify(self, sp: Span, epoch: np.ndarray) -> _Rows:
         """Row hits, misses and conflicts of every bank the transaction touches.
@@ -244,10 +287,11 @@ class Dram:
         row_last = (sp.period + last_period) // per_row
         bank_epoch = epoch[self.address_map.layout.channel]
         open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
-        kind = np.where(used, np.where(open_now == row_first, 0, np.where(open_now < 0, 1, 2)), 0)
+        # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
+        kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
         np.copyto(st.open_row, row_last, where=used)
         np.copyto(st.row_epoch, bank_epoch, where=used)
-        conflicts = np.where(used, row_last - row_first, 0)
+        conflicts = used * (row_last - row_first)
         return _Rows(kind, (kind > 0) + conflicts, conflicts, blocks)
 
     def _serve_servers(self, sp: Span, rows: _Rows, ready: np.ndarray) -> np.ndarray:
@@ -257,14 +301,14 @@ class Dram:
         plain, activating = self._group_work
         group_work = (rows.blocks - acts) * plain + acts * activating
         self._partial_block_group_work(sp, rows, group_work)
-        aux = np.zeros(self.preset.channels)
-        for free, work, unit in (
-                (st.rank_free, np.bincount(lay.rank, acts, len(st.rank_free)) * c.act_window,
-                 c.act_window),
-                (st.group_free, np.bincount(lay.group, group_work, len(st.group_free)), c.ccd_l),
-                (st.bank_free, acts * c.rc, c.rc)):
-            np.maximum(aux, self._serve(free, work, unit, ready), out=aux)
-        return aux
+        ranks, groups, _ = st.sizes
+        work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
+                               np.bincount(lay.group, group_work, groups), acts * c.rc))
+        used = work > 0
+        finish = self.refresh.advance(np.maximum(st.free, ready[self._server_channel]), work)
+        np.copyto(st.free, finish, where=used)
+        bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
+        return bound.reshape(-1, self.preset.channels).max(axis=0, initial=0.0)
 
     def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
         """Correct the group work of the first and last blocks, which may be partial."""
@@ -281,17 +325,6 @@ class Dram:
                 group_work[pos] += (max(bursts * c.ccd_l, act * c.rrd_l)
                                     - max(full * c.ccd_l, act * c.rrd_l))
 
-    def _serve(self, free: np.ndarray, work: np.ndarray, unit: float,
-               ready: np.ndarray) -> np.ndarray:
-        """Serve ``work`` on servers keyed ``... * channels + channel``; per-channel bound."""
-        channels = self.preset.channels
-        used = work > 0
-        start = np.maximum(free, np.tile(ready, len(free) // channels))
-        finish = self.refresh.advance(start, work)
-        np.copyto(free, finish, where=used)
-        bound = np.where(used, finish - unit + self.cycles.burst, 0.0)
-        return bound.reshape(-1, channels).max(axis=0)
-
     def _rank_switches(self, sp: Span) -> np.ndarray:
         st, amap = self._state, self.address_map
         first_rank = amap.rank_of_local(sp.first_local)
@@ -307,9 +340,7 @@ class Dram:
     def _account(self, sp: Span, sched: _Schedule, arrival: int, is_read: bool) -> None:
         self._counters.add(sp.touched, sp.nbytes, is_read, sched.counts,
                            sched.start - arrival, sched.busy)
-        used = sp.touched
-        self._windows.add(self.address_map.layout.all_channels[used], sched.start[used],
-                          sched.end[used], sp.nbytes[used])
+        self._windows.add(sp.touched, sched.start, sched.end, sp.nbytes)
 
     def bandwidth_windows(self, window_cycles: int = DEFAULT_WINDOW_CYCLES,
                           channel: int | None = None) -> list[tuple[int, float]]:
@@ -353,12 +384,13 @@ class Dram:
 
 
 def _record(arrival: int, used: np.ndarray, sched: _Schedule) -> AccessRecord:
-    start = sched.start[used]
-    hits, misses, conflicts = sched.counts
+    # a handful of channels: plain Python beats masked numpy reductions
+    mask = used.tolist()
+    start = [t for t, u in zip(sched.start.tolist(), mask) if u]
+    end = max(t for t, u in zip(sched.end.tolist(), mask) if u)
+    done = max(t for t, u in zip(sched.done.tolist(), mask) if u)
+    hits, misses, conflicts = (int(x.sum()) for x in sched.counts)
     return AccessRecord(
-        arrival_cycle=arrival, start_cycle=round(float(start.min())),
-        end_cycle=round(float(sched.end[used].max())),
-        done_cycle=max(arrival, round(float(sched.done[used].max()))),
-        queue_cycles=round(float(start.max()) - arrival),
-        channels=int(used.sum()), row_hits=int(hits.sum()), row_misses=int(misses.sum()),
-        row_conflicts=int(conflicts.sum()))
+        arrival_cycle=arrival, start_cycle=round(min(start)), end_cycle=round(end),
+        done_cycle=max(arrival, round(done)), queue_cycles=round(max(start) - arrival),
+        channels=len(start), row_hits=hits, row_misses=misses, row_conflicts=conflicts)

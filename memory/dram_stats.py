@@ -104,6 +104,18 @@ class ChannelCounters:
         np.maximum(self.queue_max, wait_cycles, out=self.queue_max, where=used)
         self.busy += busy_cycles
 
+    def add_one(self, ch: int, nbytes: int, is_read: bool, counts: tuple,
+                wait_cycles: float, busy_cycles: float) -> None:
+        """``add`` for a transaction on one channel, with scalars."""
+        (self.bytes_read if is_read else self.bytes_written)[ch] += nbytes
+        self.requests[ch] += 1
+        self.row_hits[ch] += counts[0]
+        self.row_misses[ch] += counts[1]
+        self.row_conflicts[ch] += counts[2]
+        self.queue_total[ch] += wait_cycles
+        self.queue_max[ch] = max(float(self.queue_max[ch]), wait_cycles)
+        self.busy[ch] += busy_cycles
+
     def snapshot(self, refreshes: int) -> list[ChannelStats]:
         return [ChannelStats(
             bytes_read=int(self.bytes_read[c]), bytes_written=int(self.bytes_written[c]),
@@ -129,22 +141,39 @@ class WindowedBytes:
         self.window_cycles = window_cycles
         self.counts = np.zeros((channels, max_windows))
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending_one: list[tuple[int, float, float, int]] = []
         self._pending_spans = 0
 
-    def add(self, channel: np.ndarray, start: np.ndarray, end: np.ndarray,
+    def add(self, used: np.ndarray, start: np.ndarray, end: np.ndarray,
             nbytes: np.ndarray) -> None:
-        """Record transfers (one per entry) of ``nbytes`` over [start, end]."""
-        self._pending.append((channel, start, end, nbytes))
-        self._pending_spans += len(channel)
+        """Record transfers of ``nbytes`` over [start, end] on the channels ``used``."""
+        self._pending.append((used, start, end, nbytes))
+        self._pending_spans += len(used)
+        if self._pending_spans >= PENDING_SPANS:
+            self.flush()
+
+    def add_one(self, channel: int, start: float, end: float, nbytes: int) -> None:
+        """``add`` for one transfer on one channel (kept as plain numbers until flushed)."""
+        self._pending_one.append((channel, start, end, nbytes))
+        self._pending_spans += 1
         if self._pending_spans >= PENDING_SPANS:
             self.flush()
 
     def flush(self) -> None:
         """Spread the buffered transfers over the windows."""
+        if self._pending_one:
+            channel, start, end, nbytes = (np.array(a) for a in zip(*self._pending_one))
+            used = np.zeros((len(channel), len(self.counts)), dtype=bool)
+            used[np.arange(len(channel)), channel] = True
+            full = lambda x: np.repeat(x, len(self.counts)).astype(float)  # noqa: E731
+            self._pending.append((used.ravel(), full(start), full(end), full(nbytes)))
+            self._pending_one = []
         if not self._pending:
             return
-        channel, start, end, nbytes = (np.concatenate(a) for a in zip(*self._pending))
+        used, start, end, nbytes = (np.concatenate(a) for a in zip(*self._pending))
         self._pending, self._pending_spans = [], 0
+        channel = np.nonzero(used)[0] % len(self.counts)
+        start, end, nbytes = start[used], end[used], nbytes[used]
         while end.max() >= self.window_cycles * self.counts.shape[1]:
             self._coarsen()
         w = self.window_cycles
@@ -193,11 +222,14 @@ class RefreshClock:
         """Refreshes begun by time t (each one closes every row)."""
         return int((t + self.busy) // self.period) if self.busy > 0 else 0
 
-    def epochs(self, t: np.ndarray) -> np.ndarray:
-        """``epoch`` for an array of times."""
+    def skip(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``advance(t, 0)`` (a time inside a refresh moves to its end) and the epochs."""
         if self.busy <= 0:
-            return np.zeros(len(t), dtype=np.int64)
-        return ((t + self.busy) // self.period).astype(np.int64)
+            return t, np.zeros(len(t), dtype=np.int64)
+        u = t + self.busy
+        start = np.maximum(u, u // self.period * self.period + self.busy) - self.busy
+        # the epoch of the moved time, as ``epoch`` computes it (same rounding)
+        return start, ((start + self.busy) // self.period).astype(np.int64)
 
     def advance_one(self, start: float, work: float) -> float:
         """``advance`` for one server, in plain Python (the common, small case)."""
@@ -223,6 +255,8 @@ class RefreshClock:
         k = u // period                        # floor division as Python's, as advance_one
         u = np.maximum(u, k * period + busy)   # a start inside a window waits for its end
         spill = work - ((k + 1) * period - u)
+        if not (spill > 0).any():              # the common case: no refresh to skip
+            return u + work - busy
         periods = np.maximum(np.ceil(spill / (period - busy)) - 1, 0)
         late = (k + 1) * period + busy + periods * period + spill - periods * (period - busy)
         return np.where(spill <= 0, u + work, late) - busy

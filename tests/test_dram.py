@@ -13,7 +13,6 @@ import pytest
 import simpy
 from hypothesis import given, settings, strategies as st
 
-import memory.dram as dram_mod
 from memory.address_map import AddressMap
 from memory.dram import Dram
 from memory.presets import DDR4_3200, HBM2, LPDDR4_3200, PRESETS, resolve_dram
@@ -220,16 +219,22 @@ def test_stats_are_consistent(stream):
     assert 0 < s.utilization <= 1
 
 
-def test_small_and_vector_paths_agree(monkeypatch):
-    stream = [(0, read(a, n)) for a, n in [(0, 3000), (1 << 20, 2048), (77, 9000),
-                                            (5 << 20, 4096), (123456, 700)]] * 3
-
-    def records(small_blocks):
-        monkeypatch.setattr(dram_mod, "SMALL_BLOCKS", small_blocks, raising=False)
-        dram = Dram(simpy.Environment(), "dram", replace(HBM2, channels=2), 1000.0)
-        return [rec for _, rec in run_stream(dram, stream, outstanding=3)]
-
-    assert records(0) == records(1000)
+@settings(max_examples=60, deadline=None)
+@given(address=st.integers(0, 1 << 24), length=st.integers(1, 70000),
+       base=st.sampled_from([HBM2, DDR4_3200, LPDDR4_3200]),
+       interleave=st.sampled_from([64, 256, 1024]))
+def test_span_agrees_with_block_decode(address, length, base, interleave):
+    amap = AddressMap.for_preset(base, interleave)
+    blocks, sp = amap.decode(address, length), amap.span(address, length)
+    chans = np.arange(base.channels)
+    assert sp.bursts.tolist() == np.bincount(blocks.channel, blocks.bursts,
+                                             base.channels).astype(int).tolist()
+    assert sp.nbytes.tolist() == np.bincount(blocks.channel, blocks.nbytes,
+                                             base.channels).astype(int).tolist()
+    assert sp.touched.tolist() == np.isin(chans, blocks.channel).tolist()
+    firsts = [int(np.flatnonzero(blocks.channel == c)[0]) for c in chans[sp.touched]]
+    assert amap.bank_of_position(sp.head_pos[sp.touched]).tolist() == blocks.bank[firsts].tolist()
+    assert amap.rank_of_local(sp.first_local[sp.touched]).tolist() == blocks.rank[firsts].tolist()
 
 
 def test_bandwidth_windows_coarsen_but_keep_bytes(env):
