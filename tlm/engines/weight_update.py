@@ -69,7 +69,8 @@ def update_job(ctx: Context, n: int, samples: slice, group: range, forwarded: bo
 def apply_jobs(ctx: Context, n: int) -> list[Job]:
     """Stream W[n] through the WUE once: read, update, write back."""
     address, total_bytes = ctx.layout.weights(n)
-    chunk_bytes = max(1, kib(ctx.cfg.wue.input_buffer_kib) // ctx.cfg.pipeline.prefetch_tiles)
+    room_kib = min(ctx.cfg.wue.input_buffer_kib, ctx.cfg.wue.output_buffer_kib)
+    chunk_bytes = max(1, kib(room_kib) // ctx.cfg.pipeline.prefetch_tiles)
     per_weight = total_bytes / ctx.network.layers[n].weight_count
     jobs = []
     for offset in range(0, total_bytes, chunk_bytes):
