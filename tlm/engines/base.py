@@ -103,6 +103,8 @@ class Loader(Component):
                                      "stall_backpressure", f"{nbytes} B in {name} for {job.label}")
 
     def _fetch(self, job: Job, work: Work) -> Generator:
+        for name, nbytes in work.holds.items():
+            self.fabric.buffers[name].hold(nbytes)
         if not work.reads:
             return
         start = self.env.now
@@ -116,8 +118,6 @@ class Loader(Component):
             buffer.record_write(access.length_bytes)
             if access.refetch:
                 buffer.record_refetch(access.length_bytes)
-        for name, nbytes in work.holds.items():
-            self.fabric.buffers[name].hold(nbytes)
         stats = collector.layer(job.layer, job.phase)
         stats.bytes_read += work.read_bytes
         stats.refetch_bytes += sum(a.length_bytes for a in work.reads if a.refetch)
