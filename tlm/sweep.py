@@ -30,7 +30,7 @@ import os
 import time
 import tomllib
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -161,28 +161,32 @@ def load_sweep_file(path: str | os.PathLike) -> SweepSpec:
     for key, value in _flatten(tree.get("set", {})):
         check_key(key)
         spec.base.append(f"{key}={value_text(value)}")
-    relative = lambda name: str(source.parent / name)  # noqa: E731 - a one-line path join
     if "traces" in tree:
         if not isinstance(tree["traces"], list) or not tree["traces"]:
             raise SweepError(f"{path}: traces: expected a non-empty list of trace files")
-        spec.traces = [relative(str(name)) for name in tree["traces"]]
+        spec.traces = [str(source.parent / str(name)) for name in tree["traces"]]
     if "config" in tree:
-        spec.config_file = relative(str(tree["config"]))
+        spec.config_file = str(source.parent / str(tree["config"]))
     return spec
 
 
 def point_key(trace: str | None, config_file: str | None, overrides: Iterable[str]) -> str:
     """A stable 12-hex-digit identity of a point, the same in every run of the sweep.
 
-    The trace and config file are named by absolute path (the config file also by
-    its content, so editing it invalidates completed points).
+    A point is its trace (by absolute path) and its *resolved* configuration, so
+    the same configuration reached by --set, --grid or a config file is one
+    point. A configuration that does not resolve is named by its raw inputs
+    instead (it will fail, and be retried on resume).
     """
-    config_text = Path(config_file).read_text() if config_file else ""
-    identity = {"trace": str(Path(trace).resolve()) if trace else SAMPLE_TRACE,
-                "config": str(Path(config_file).resolve()) if config_file else None,
-                "config_sha": hashlib.sha256(config_text.encode()).hexdigest(),
-                "overrides": list(overrides)}
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    from tlm.config import load_config
+    identity: dict[str, Any] = {"trace": str(Path(trace).resolve()) if trace else SAMPLE_TRACE}
+    try:
+        identity["config"] = load_config(config_file, overrides).flat()
+    except ConfigError:
+        identity["config_file"] = str(Path(config_file).resolve()) if config_file else None
+        identity["overrides"] = list(overrides)
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def expand(spec: SweepSpec) -> list[SweepPoint]:
@@ -258,8 +262,10 @@ def run_local(points: list[SweepPoint], jobs: int = 1,
         for point in points:
             yield _guarded(runner, point)
         return
-    # spawn, not fork: the parent may hold h5py handles and rich's refresh thread
-    context = multiprocessing.get_context("spawn")
+    # not fork: the parent may hold h5py handles and rich's refresh thread. A fork
+    # server that has imported the simulator once starts each worker in milliseconds.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tlm.api", "reports.export"])
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(runner, point): point for point in points}
         try:
@@ -411,14 +417,16 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1,
         on_start(len(todo), len(points) - len(todo))
     executor = run_dask(todo, scheduler, runner) if scheduler else run_local(todo, jobs, runner)
     last_csv = 0.0
-    for record in executor:
-        journal.append(record)
-        records[record["key"]] = record
-        if on_record:
-            on_record(record)
-        if time.monotonic() - last_csv > 1.0:  # the CSV is a view: refresh it at most 1/s
-            journal.write_csv(records.values(), grid_keys)
-            last_csv = time.monotonic()
-    journal.write_csv(records.values(), grid_keys)
+    try:
+        for record in executor:
+            journal.append(record)
+            records[record["key"]] = record
+            if on_record:
+                on_record(record)
+            if time.monotonic() - last_csv > 1.0:  # the CSV is a view: refresh it at most 1/s
+                journal.write_csv(records.values(), grid_keys)
+                last_csv = time.monotonic()
+    finally:  # interrupted or not, the CSV shows every point in the journal
+        journal.write_csv(records.values(), grid_keys)
     ordered = [records[p.key] for p in points if p.key in records]
     return SweepOutcome(points, ordered, len(points) - len(todo), time.perf_counter() - start)

@@ -1,0 +1,200 @@
+"""Sweeps: grid expansion, point keys, resume, failed points, the views, local and Dask runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from reports.sweep_view import bar_text, render_sweep, sweep_view
+from tlm.cli import main
+from tlm.sweep import (SweepError, SweepPoint, SweepSpec, add_dimension, expand,
+                       load_sweep_file, parse_grid_option, point_record, run_sweep)
+
+GRID_24 = ["--grid", "dram.preset=hbm2,ddr4-3200", "--grid", "fe.lut_k=2,4,8",
+           "--grid", "pipeline.mode=serial,overlap"]
+
+
+def spec_of(*options: str, traces: list | None = None) -> SweepSpec:
+    spec = SweepSpec(traces=traces or [None])
+    for option in options:
+        add_dimension(spec.grid, *parse_grid_option(option))
+    return spec
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_expansion_is_the_ordered_cartesian_product() -> None:
+    points = expand(spec_of("fe.lut_k=2,4,4", "pipeline.mode=serial,overlap",
+                            traces=["a.h5", "b.h5"]))
+    assert [(p.trace, p.grid["fe.lut_k"], p.grid["pipeline.mode"]) for p in points][:3] == [
+        ("a.h5", "2", "serial"), ("a.h5", "2", "overlap"), ("a.h5", "4", "serial")]
+    assert len(points) == 2 * 2 * 2 and [p.index for p in points] == list(range(8))
+    assert len({p.key for p in points}) == 8
+    assert [p.key for p in points] == [p.key for p in expand(spec_of(
+        "fe.lut_k=2,4", "pipeline.mode=serial,overlap", traces=["a.h5", "b.h5"]))]
+
+
+def test_a_point_is_its_resolved_configuration() -> None:
+    by_grid = expand(spec_of("fe.lut_k=4"))[0]
+    default = expand(SweepSpec())[0]
+    assert by_grid.key == default.key            # 4 is the default: the same point
+    assert expand(spec_of("fe.lut_k=8"))[0].key != default.key
+
+
+@pytest.mark.parametrize("option, message", [
+    ("fe.lutk=2,4", "unknown key"), ("fe.lut_k=2,,4", "non-empty"), ("fe.lut_k", "key=value")])
+def test_bad_grid_options_are_sweep_errors(option: str, message: str) -> None:
+    with pytest.raises(SweepError, match=message):
+        spec_of(option)
+
+
+def test_sweep_file_grid_set_and_traces(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(
+        'traces = ["t.h5"]\n[grid]\n"dram.preset" = ["hbm2", "ddr4-3200"]\n'
+        '[grid.fe]\nskip_zero_patterns = [true, false]\n[set]\n"pipeline.mode" = "serial"\n')
+    spec = load_sweep_file(tmp_path / "s.toml")
+    assert spec.grid == {"dram.preset": ["hbm2", "ddr4-3200"],
+                         "fe.skip_zero_patterns": ["true", "false"]}
+    assert spec.base == ["pipeline.mode=serial"]
+    assert spec.traces == [str(tmp_path / "t.h5")]
+    (tmp_path / "bad.toml").write_text("[grids]\n")
+    with pytest.raises(SweepError, match="unknown entry 'grids'"):
+        load_sweep_file(tmp_path / "bad.toml")
+
+
+def fake_runner(calls: list[str]):
+    """Counts executions; the 'metric' is the LUT width so ranking is checkable."""
+    def run(point: SweepPoint) -> dict:
+        calls.append(point.key)
+        k = int(point.grid["fe.lut_k"])
+        results = {"total_cycles": 100 * k, "seconds": 1e-6 * k, "speedup": 10.0 / k,
+                   "energy_pj": {"total": 1.0}, "energy_saving": 1.0, "area_mm2": {"total": 1.0},
+                   "area_saving": 1.0, "dram": {"achieved_gbps": 1.0, "utilization": 0.5},
+                   "engines": {e: {"busy": 1, "stall_memory": 1} for e in ("fe", "lif", "be",
+                                                                             "wue")}}
+        return point_record(point, "ok", None, results, 0.0)
+    return run
+
+
+def test_resume_runs_only_missing_points(tmp_path: Path) -> None:
+    spec = spec_of("fe.lut_k=1,2,3,4,5,6")
+    calls: list[str] = []
+    run_sweep(spec, tmp_path, runner=fake_runner(calls))
+    assert len(calls) == 6
+    journal = tmp_path / "points.jsonl"
+    kept = journal.read_text().splitlines()[:2]
+    journal.write_text("\n".join(kept) + '\n{"key": "torn')  # killed mid-write
+    calls.clear()
+    outcome = run_sweep(spec, tmp_path, runner=fake_runner(calls))
+    assert len(calls) == 4 and outcome.resumed == 2
+    assert sorted(r["index"] for r in lines_ok(journal)) == list(range(6))
+    calls.clear()
+    run_sweep(spec, tmp_path, runner=fake_runner(calls), resume=False)
+    assert len(calls) == 6
+
+
+def lines_ok(path: Path) -> list[dict]:
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def test_view_ranks_by_metric_and_plots_a_one_dimensional_sweep(tmp_path: Path) -> None:
+    spec = spec_of("fe.lut_k=1,2,4")
+    outcome = run_sweep(spec, tmp_path, runner=fake_runner([]))
+    view = sweep_view(outcome.records, list(spec.grid), spec.dimensions(), "speedup")
+    assert [row.grid["fe.lut_k"] for row in view.rows] == ["1", "2", "4"]   # higher first
+    assert [bar.fraction for bar in view.plots[0].bars] == pytest.approx([1.0, 0.5, 0.25])
+    assert bar_text(0.5, width=4) == "██" and bar_text(0.0625, width=4) == "▎"
+    console = Console(width=100, record=True, color_system=None)
+    render_sweep(view, console, "Sweep")
+    text = console.export_text()
+    assert "speedup vs fe.lut_k (sample)" in text and "█" * 40 in text
+    csv_lines = (tmp_path / "points.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("index,key,trace,fe.lut_k,status,error,total_cycles")
+    assert len(csv_lines) == 4
+
+
+def test_failed_points_are_reported_and_do_not_stop_the_sweep(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    assert main(["sweep", "--grid", "fe.lut_k=4,99", "--out", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "failed (sample fe.lut_k=99): fe.lut_k: 99, expected 1..12" in text
+    assert "2 points: 1 ok, 1 failed" in text
+    assert [r["status"] for r in sorted(lines(out / "points.jsonl"),
+                                        key=lambda r: r["index"])] == ["ok", "failed"]
+
+
+def test_bad_sweep_input_is_one_line_and_exit_2(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    assert main(["sweep", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["sweep", "--grid", "nope=1", "--out", str(tmp_path / "o")]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and all(e.startswith("h2learn: error: ") for e in errors)
+
+
+def test_scheduler_without_dask_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)   # import distributed -> ImportError
+    assert main(["sweep", "--scheduler", "tcp://127.0.0.1:8786",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "pip install 'h2learn-tlm[cluster]'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def two_traces(trace_factory) -> list[str]:
+    return [str(trace_factory("cnn", workload="tiny-cnn", batch=2, timesteps=2)),
+            str(trace_factory("mlp", workload="tiny-mlp", batch=2, timesteps=2))]
+
+
+def comparable(record: dict) -> dict:
+    """A record without what legitimately differs between runs (wall times)."""
+    results = {k: v for k, v in record["results"].items() if k != "simulator"}
+    return {"key": record["key"], "status": record["status"], "results": results}
+
+
+def test_24_point_sweep_on_two_processes_resumes_after_interruption(
+        tmp_path: Path, two_traces: list[str], capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "sweep"
+    args = ["sweep", *two_traces, *GRID_24, "--jobs", "2", "--out", str(out)]
+    assert main(args) == 0
+    first = {r["key"]: r for r in lines(out / "points.jsonl")}
+    assert len(first) == 24 and all(r["status"] == "ok" for r in first.values())
+    text = capsys.readouterr().out
+    assert "Sweep ranked by total_cycles" in text and "24 points: 24 ok" in text
+    assert len((out / "points.csv").read_text().splitlines()) == 25
+    # interrupted after 10 points, the 11th torn mid-write
+    raw = (out / "points.jsonl").read_text().splitlines()
+    (out / "points.jsonl").write_text("\n".join(raw[:10]) + "\n" + raw[10][:50])
+    assert main(args) == 0
+    assert "14 run, 10 resumed" in capsys.readouterr().out
+    again = lines_ok(out / "points.jsonl")
+    assert len(again) == 24                  # 10 kept + 14 re-run, nothing twice
+    assert {r["key"]: comparable(r) for r in again} == {
+        k: comparable(r) for k, r in first.items()}
+
+
+def test_dask_cluster_gives_the_local_results(tmp_path: Path, two_traces: list[str]) -> None:
+    distributed = pytest.importorskip("distributed")
+    spec = spec_of("fe.lut_k=2,8", "pipeline.mode=serial,overlap", traces=two_traces[:1])
+    local = run_sweep(spec, tmp_path / "local")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = run_sweep(spec, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert [r["key"] for r in remote.records] == [r["key"] for r in local.records]
+    for mine, theirs in zip(local.records, remote.records):
+        a, b = comparable(mine)["results"], comparable(theirs)["results"]
+        assert theirs["status"] == "ok" and a == b, (
+            f"point {mine['grid']}: fields differ: {sorted(k for k in a if a[k] != b.get(k))}")
+    assert len(lines(tmp_path / "dask" / "points.jsonl")) == 4
