@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from traces.datasets import encode_batch, image_size, make_images
 from traces.network import LayerSpec, parse_network
-from traces.trainer import (
-    TrainerConfig, TrainingRun, accuracy, backward, float16_du, forward, init_weights,
-    input_gradient, linear_spike, loss_and_grad, surrogate_mask, synaptic_input, train,
-    weight_gradient,
+from traces.bptt import (
+    accuracy, backward, float16_du, forward, init_weights, input_gradient, linear_spike,
+    loss_and_grad, surrogate_mask, synaptic_input, weight_gradient,
 )
+from traces.trainer import TrainerConfig, TrainingRun, train
 from traces.workloads import WORKLOADS, NeuronConstants
 
 # ------------------------------------------------------------------ dataset
