@@ -111,7 +111,7 @@ def test_dynamic_energy_scales_linearly_with_counts(scale):
     one = _price(SAMPLE_COUNTS)
     many = _price({k: v * scale for k, v in SAMPLE_COUNTS.items()})
     for name, value in one.by_component.items():
-        expected = value if name == "leakage" else value * scale
+        expected = value if name in ("leakage", "calibration") else value * scale
         assert many.by_component[name] == pytest.approx(expected, rel=1e-12)
 
 
@@ -146,7 +146,7 @@ def test_dram_energy_is_bits_times_pj_per_bit_plus_activations():
 def test_sram_bytes_cost_an_eighth_of_a_64bit_access():
     result = _price({"sram.be.weight.read_bytes": 8}, cycles=0)
     assert result.by_component["sram_be.weight"] == pytest.approx(
-        tech.sram_read_pj(512 * 1024, 64, "28nm"))
+        tech.sram_read_pj(config_from_dict({}).be.weight_buffer_kib * 1024, 64, "28nm"))
 
 
 def test_bigger_buffer_costs_more_per_byte():
@@ -164,11 +164,19 @@ def test_lut_banking_lowers_lookup_energy():
 
 
 def test_leakage_is_power_times_runtime():
-    cfg = config_from_dict({"clock_mhz": 500.0})
+    cfg = config_from_dict({"clock_mhz": 500.0, "energy.calibration_power_w": 0.0})
     result = price_energy({}, {}, cfg, 1_000_000, 1.0, 1.0)
     assert result.runtime_s == pytest.approx(2e-3)
     assert result.by_component["leakage"] == pytest.approx(leakage_w(cfg) * 2e-3 * 1e12)
     assert result.average_power_w == pytest.approx(leakage_w(cfg))
+    assert result.by_component["calibration"] == 0.0 and result.modelled_pj == result.total_pj
+
+
+def test_calibration_power_is_its_own_component_times_runtime():
+    cfg = config_from_dict({"clock_mhz": 500.0, "energy.calibration_power_w": 100.0})
+    result = price_energy({}, {}, cfg, 1_000_000, 1.0, 1.0)
+    assert result.by_component["calibration"] == pytest.approx(100.0 * 2e-3 * 1e12)
+    assert result.modelled_pj == pytest.approx(result.by_component["leakage"])
 
 
 @pytest.mark.parametrize("counts, match", [
@@ -199,8 +207,8 @@ def test_config_buffers_follow_the_naming_of_the_simulator():
 
 def test_area_grows_with_buffers_and_pes_and_shrinks_with_node():
     base = area_model(config_from_dict({})).total_mm2
-    assert area_model(config_from_dict({"be.weight_buffer_kib": 4096})).total_mm2 > base
-    assert area_model(config_from_dict({"be.lanes": 1024})).total_mm2 > base
+    assert area_model(config_from_dict({"be.weight_buffer_kib": 16384})).total_mm2 > base
+    assert area_model(config_from_dict({"be.lanes": 8192})).total_mm2 > base
     assert area_model(config_from_dict({"energy.tech": "45nm"})).total_mm2 > base
 
 

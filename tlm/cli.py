@@ -17,6 +17,7 @@ from tlm.commands import report as report_cmd
 from tlm.commands import run as run_cmd
 from tlm.commands import sweep as sweep_cmd
 from tlm.commands import trace as trace_cmd
+from tlm.commands import validate as validate_cmd
 
 EPILOG = """examples:
   h2learn run                               simulate the embedded sample trace
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Transaction-level model of the H2Learn SNN-training accelerator, "
                     "driven by HDF5 traces of BPTT training iterations.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd):
+    for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd, validate_cmd):
         module.add_parser(commands)
     return parser
 

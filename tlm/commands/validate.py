@@ -1,0 +1,111 @@
+"""``h2learn validate``: the reference workloads against the paper's headline results.
+
+    h2learn validate [--ablations] [--sensitivity] [--batch N] [--timesteps T]
+                     [--workloads a,b] [--cache DIR] [--config FILE] [--set KEY=VALUE ...]
+
+Makes (once, into the cache) each reference workload's trace from its recipe
+(``traces.recipes``), simulates it on the configuration, prints speedup,
+energy saving and area saving next to the paper's ranges, and exits 1 when a
+target is missed (2 on an error). ``--ablations`` removes each mechanism in
+turn; ``--sensitivity`` sweeps DRAM bandwidth and the LUT width k on two
+workloads. ``--batch``/``--timesteps`` make reduced (faster) traces, whose
+ratios are not the paper's workloads' — say so when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from rich.console import Console
+
+from reports.validate_view import (ablation_table, render_sensitivity, render_validation,
+                                   targets_line)
+from tlm.commands.config import add_config_options, resolve
+from tlm.commands.progress import LazyProgress
+from tlm.config import ConfigError
+from tlm.system import DeadlockError
+from tlm.validate import (REFERENCE_WORKLOADS, dram_sweep, lut_sweep, run_ablations,
+                          run_validation)
+from traces.errors import TraceError
+from traces.recipes import ensure_trace, reference_recipe
+
+EXIT_OK, EXIT_MISSED, EXIT_ERROR = 0, 1, 2
+SENSITIVITY_WORKLOADS = ("mnist-cnn", "cifar10-cifarnet")
+PIPE_WIDTH = 120
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "validate", help="reference workloads vs the paper's headline results",
+        description="Simulate the reference workloads (traces made once from recipes and "
+                    "cached) and check speedup, energy and area saving against the paper.")
+    parser.add_argument("--ablations", action="store_true", help="remove each mechanism in turn")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="DRAM bandwidth and LUT k sweeps on mnist-cnn and cifar10-cifarnet")
+    parser.add_argument("--batch", type=int, metavar="N", help="record at batch N (reduced run)")
+    parser.add_argument("--timesteps", type=int, metavar="T", help="record at T timesteps")
+    parser.add_argument("--train-iterations", type=int, metavar="N",
+                        help="train N iterations before the recorded one (default: recipe's)")
+    parser.add_argument("--workloads", metavar="A,B", default=",".join(REFERENCE_WORKLOADS),
+                        help="comma-separated reference workloads (default: all four)")
+    parser.add_argument("--cache", metavar="DIR",
+                        help="trace cache (default $H2LEARN_CACHE or ~/.cache/h2learn)")
+    add_config_options(parser)
+    parser.set_defaults(func=handle)
+
+
+def _recipes(args: argparse.Namespace) -> dict:
+    names = [n.strip() for n in args.workloads.split(",") if n.strip()]
+    recipes = {}
+    for name in names:
+        recipe = reference_recipe(name).with_overrides(
+            batch=args.batch, timesteps=args.timesteps, train_iterations=args.train_iterations)
+        if args.batch is not None and recipe.train_batch > args.batch:
+            recipe = recipe.with_overrides(train_batch=args.batch)
+        recipes[name] = recipe
+    return recipes
+
+
+def _traces(args: argparse.Namespace) -> dict[str, str]:
+    traces = {}
+    for name, recipe in _recipes(args).items():
+        with LazyProgress(f"making trace {name} (cached after the first time)") as bar:
+            traces[name] = str(ensure_trace(recipe, args.cache,
+                                            lambda done, total: bar.advance(1)))
+    return traces
+
+
+def handle(args: argparse.Namespace) -> int:
+    console = Console()
+    if not console.is_terminal:  # pipes and files: wide enough for the tables, no wrapping
+        console = Console(width=PIPE_WIDTH)
+    try:
+        cfg = resolve(args)
+        start = time.perf_counter()
+        traces = _traces(args)
+        with LazyProgress("validating") as bar:
+            validation = run_validation(traces, cfg, on_result=lambda r: bar.advance(1))
+        render_validation(validation, console)
+        console.print(targets_line(validation.targets))
+        if args.ablations:
+            with LazyProgress("ablations") as bar:
+                rows = run_ablations(traces, cfg, on_result=lambda w, v: bar.advance(1))
+            console.print(ablation_table(rows))
+        if args.sensitivity:
+            chosen = [w for w in SENSITIVITY_WORKLOADS if w in traces] or list(traces)[:2]
+            with LazyProgress("sensitivity") as bar:
+                sweeps = []
+                for name in chosen:
+                    sweeps.append(dram_sweep(traces[name], cfg))
+                    bar.advance(1)
+                    sweeps.append(lut_sweep(traces[name], cfg))
+                    bar.advance(1)
+            render_sensitivity(sweeps, console)
+        console.print(f"validate took {time.perf_counter() - start:.0f} s")
+    except (ConfigError, TraceError, DeadlockError, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"h2learn: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK if validation.passed else EXIT_MISSED
