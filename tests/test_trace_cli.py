@@ -145,3 +145,16 @@ def test_gen_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: li
 def test_gen_to_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = h2learn("trace", "gen", "--workload", "tiny-cnn", "-o", str(tmp_path / "no" / "o.h5"))
     one_error_line(capsys, code, "cannot write")
+
+
+def test_gen_from_a_reference_recipe(tmp_path):
+    out = tmp_path / "recipe.h5"
+    assert h2learn("trace", "gen", "--workload", "mnist-cnn", "--source", "recipe", "--batch", "2",
+                   "--timesteps", "3", "--train-iterations", "1", "-o", str(out)) == 0
+    assert h2learn("trace", "check", str(out)) == 0
+
+
+def test_gen_recipe_without_a_reference_recipe_is_one_line(tmp_path, capsys):
+    code = h2learn("trace", "gen", "--workload", "tiny-cnn", "--source", "recipe",
+                   "-o", str(tmp_path / "x.h5"))
+    one_error_line(capsys, code, "no reference recipe")

@@ -25,6 +25,7 @@ from traces.errors import TraceError
 from traces.netfile import load_network_file
 from traces.network import NetworkError
 from traces.reader import LayerStats, TraceReader, layer_stats, open_trace, unpacked_bytes
+from traces.recipes import make_trace, reference_recipe
 from traces.synthetic import SyntheticParams, generate_trace
 from traces.validate import validate_trace
 from traces.workloads import Workload, get_workload
@@ -54,8 +55,10 @@ def _add_gen(sub: argparse._SubParsersAction) -> None:
     what = gen.add_mutually_exclusive_group(required=True)
     what.add_argument("--workload", metavar="NAME", help="a reference workload, e.g. mnist-cnn")
     what.add_argument("--network", metavar="FILE", help="a TOML network description")
-    gen.add_argument("--source", choices=("synthetic", "trainer"), default="synthetic",
-                     help="synthetic generator (default) or the numpy BPTT trainer")
+    gen.add_argument("--source", choices=("synthetic", "trainer", "recipe"), default="synthetic",
+                     help="synthetic generator (default), the numpy BPTT trainer, or a reference "
+                          "workload's recipe (trained first, recorded at full batch: the trace "
+                          "`h2learn validate` uses)")
     gen.add_argument("-o", "--output", required=True, metavar="OUT.h5")
     gen.add_argument("--batch", type=int, help="batch size (default: the workload's)")
     gen.add_argument("--timesteps", type=int, help="timesteps T (default: the workload's)")
@@ -128,6 +131,8 @@ def handle_gen(args: argparse.Namespace) -> int:
         workload, params = _workload_and_params(args)
         if args.source == "synthetic":
             _gen_synthetic(args, workload, params)
+        elif args.source == "recipe":
+            _gen_recipe(args, workload)
         else:
             _gen_trainer(args, workload)
     except (TraceError, ValueError) as exc:  # NetworkError, SyntheticError are ValueErrors
@@ -142,6 +147,17 @@ def _gen_synthetic(args: argparse.Namespace, workload: Workload, params: Synthet
     with _progress("synthetic trace", total) as advance:
         generate_trace(args.output, workload, params, batch=args.batch, timesteps=args.timesteps,
                        iterations=args.iterations, seed=args.seed, progress=advance)
+
+
+def _gen_recipe(args: argparse.Namespace, workload: Workload) -> None:
+    try:
+        recipe = reference_recipe(workload.name)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    recipe = recipe.with_overrides(batch=args.batch, timesteps=args.timesteps, seed=args.seed,
+                                   train_iterations=args.train_iterations)
+    with _progress("training (recipe)", recipe.train_iterations + 1) as advance:
+        make_trace(recipe, args.output, lambda done, total: advance(1))
 
 
 def _gen_trainer(args: argparse.Namespace, workload: Workload) -> None:
