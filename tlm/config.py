@@ -204,49 +204,50 @@ def _coerce(key: str, text: str, current: Any) -> Any:
     return text
 
 
+def _check_type(key: str, default: Any, value: Any) -> Any:
+    """``value`` converted to the type of ``default``, or ConfigError naming ``key``."""
+    expected = type(default).__name__
+    if isinstance(default, bool) or isinstance(value, bool):
+        if isinstance(default, bool) and isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: {value!r}, expected a {expected}")
+    if isinstance(default, (int, float)):
+        if not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: {value!r}, expected a {expected}")
+        if isinstance(default, int) and not float(value).is_integer():
+            raise ConfigError(f"{key}: {value!r}, expected an integer")
+        return type(default)(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: {value!r}, expected a {expected}")
+    return value
+
+
 def _build(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
-    known = {f.name: f for f in fields(cls)}
-    for key in values:
-        if key not in known:
-            raise ConfigError(f"{prefix}{key}: unknown key; expected one of {', '.join(known)}")
+    """An instance of the dataclass ``cls`` from a (nested) dict, every value checked."""
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
     kwargs = {}
-    for name, f in known.items():
-        if name not in values:
-            continue
-        value = values[name]
-        default = getattr(cls(), name) if not dataclasses.is_dataclass(f.type) else None
-        sub = _section_type(cls, name)
-        if sub is not None:
+    for name, value in values.items():
+        key = f"{prefix}{name}"
+        if name not in known:
+            raise ConfigError(f"{key}: unknown key; expected one of {', '.join(sorted(known))}")
+        default = getattr(defaults, name)
+        if dataclasses.is_dataclass(default):
             if not isinstance(value, dict):
-                raise ConfigError(f"{prefix}{name}: expected a table")
-            kwargs[name] = _build(sub, value, f"{prefix}{name}.")
-            continue
-        if isinstance(default, bool) != isinstance(value, bool) or (
-                isinstance(default, (int, float)) and not isinstance(value, (int, float))) or (
-                isinstance(default, str) and not isinstance(value, str)):
-            raise ConfigError(f"{prefix}{name}: {value!r}, expected a {type(default).__name__}")
-        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
-            if not value.is_integer():
-                raise ConfigError(f"{prefix}{name}: {value!r}, expected an integer")
-            value = int(value)
-        if isinstance(default, float):
-            value = float(value)
-        kwargs[name] = value
-    try:
-        return cls(**kwargs) if cls is not SystemConfig else _system(kwargs)
-    except ConfigError:
-        raise
+                raise ConfigError(f"{key}: expected a table")
+            kwargs[name] = _build(type(default), value, f"{key}.")
+        else:
+            kwargs[name] = _check_type(key, default, value)
+    return cls(**kwargs)
 
 
-def _section_type(cls: type, name: str) -> type | None:
-    if cls is not SystemConfig:
-        return None
-    value = getattr(SystemConfig.__dataclass_fields__[name], "default_factory", None)
-    return value if isinstance(value, type) else None
-
-
-def _system(kwargs: dict[str, Any]) -> SystemConfig:
-    return SystemConfig(**kwargs)
+def _set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
+    if key not in _DEFAULTS_FLAT:
+        raise ConfigError(f"{key}: unknown key (see `h2learn config show`)")
+    *parents, leaf = key.split(".")
+    for part in parents:
+        tree = tree.setdefault(part, {})
+    tree[leaf] = value
 
 
 def load_config(path: str | Path | None = None, overrides: Iterable[str] = (),
@@ -260,19 +261,12 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = (),
             raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    flat_defaults = SystemConfig().flat()
     for item in overrides:
         key, sep, text = item.partition("=")
-        key = key.strip()
         if not sep:
             raise ConfigError(f"--set {item!r}: expected key=value")
-        if key not in flat_defaults:
-            raise ConfigError(f"{key}: unknown key (see `h2learn config show`)")
-        node = tree
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = _coerce(key, text.strip(), flat_defaults[key])
+        key = key.strip()
+        _set_dotted(tree, key, _coerce(key, text.strip(), _DEFAULTS_FLAT.get(key, "")))
     return _build(SystemConfig, tree)
 
 
@@ -287,13 +281,9 @@ def _merge(tree: dict[str, Any], update: dict[str, Any]) -> None:
 def config_from_dict(overrides: dict[str, Any]) -> SystemConfig:
     """Defaults with a dict of dotted overrides (Python API)."""
     tree: dict[str, Any] = {}
-    flat_defaults = SystemConfig().flat()
     for key, value in overrides.items():
-        if key not in flat_defaults:
-            raise ConfigError(f"{key}: unknown key (see `h2learn config show`)")
-        node = tree
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
+        _set_dotted(tree, key, value)
     return _build(SystemConfig, tree)
+
+
+_DEFAULTS_FLAT = SystemConfig().flat()
