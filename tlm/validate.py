@@ -178,10 +178,15 @@ def run_validation(traces: Mapping[str, str | os.PathLike], config: Any = None,
 # ------------------------------------------------------------------ ablations
 
 # Each mechanism removed in turn (config overrides on top of the configuration).
+# "sparse accumulate" PEs replace the LUTs but still skip zero spikes (and zero du
+# groups); "plain" PEs are conventional accumulators that visit every input.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "all mechanisms": {},
-    "FE accumulate": {"fe.mode": "accumulate"},
-    "WUE accumulate": {"wue.mode": "accumulate"},
+    "FE sparse accumulate": {"fe.mode": "accumulate"},
+    "FE plain PEs": {"fe.mode": "accumulate", "fe.skip_zero_patterns": False},
+    "WUE sparse accumulate": {"wue.mode": "accumulate"},
+    "WUE plain PEs": {"wue.mode": "accumulate", "wue.skip_zero_patterns": False,
+                      "wue.skip_zero_groups": False},
     "BE dense": {"be.sparsity": "dense"},
     "BE input only": {"be.sparsity": "input"},
     "BE output only": {"be.sparsity": "output"},
