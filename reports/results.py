@@ -178,27 +178,42 @@ def phase_cycles(runs: list[IterationRun]) -> dict[str, int]:
                        if phase in run.phases) for phase in PHASES}
 
 
-def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
-                  wall_seconds: float = 0.0) -> Results:
-    network: Network = meta.network
-    preset: DramPreset = runs[0].preset
-    total_cycles = sum(run.total_cycles for run in runs)
-    seconds = total_cycles / (cfg.clock_mhz * 1e6)
+def action_counts(runs: list[IterationRun], dram: dict[str, Any],
+                  buffers: dict[str, dict[str, int]]) -> Counter:
+    """Everything the energy model prices: compute actions, SRAM and DRAM traffic."""
     actions: Counter = Counter()
     for run in runs:
         actions.update(run.collector.actions)
-    dram = dram_summary(runs, cfg)
-    buffers = buffer_rows(runs)
     for name, row in buffers.items():
         actions[f"sram.{name}.read_bytes"] = row["bytes_read"]
         actions[f"sram.{name}.write_bytes"] = row["bytes_written"]
     actions["dram.read_bytes"] = dram["bytes_read"]
     actions["dram.write_bytes"] = dram["bytes_written"]
     actions["dram.activations"] = dram["activations"]
-    capacities = {name: run_capacity for name, run_capacity in
-                  ((n, runs[0].buffers[n].capacity_bytes) for n in BUFFERS)}
-    energy = price_energy(actions, capacities, cfg, total_cycles, preset.energy_pj_per_bit,
-                          preset.activation_energy_pj)
+    return actions
+
+
+def channel_totals(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = {}
+    for run in runs:
+        for name, stats in run.channels.items():
+            row = totals.setdefault(name, Counter())
+            row.update({k: v for k, v in dataclasses.asdict(stats).items() if k != "peak_items"})
+            row["peak_items"] = max(row.get("peak_items", 0), stats.peak_items)
+    return {name: dict(row) for name, row in totals.items()}
+
+
+def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
+                  wall_seconds: float = 0.0) -> Results:
+    network: Network = meta.network
+    preset: DramPreset = runs[0].preset
+    total_cycles = sum(run.total_cycles for run in runs)
+    seconds = total_cycles / (cfg.clock_mhz * 1e6)
+    dram = dram_summary(runs, cfg)
+    buffers = buffer_rows(runs)
+    capacities = {name: row["capacity_bytes"] for name, row in buffers.items()}
+    energy = price_energy(action_counts(runs, dram, buffers), capacities, cfg, total_cycles,
+                          preset.energy_pj_per_bit, preset.activation_energy_pj)
     area = area_model(cfg)
     gpu = gpu_baseline(network, meta.timesteps, meta.batch, cfg.gpu.preset)
     gpu_seconds = gpu.seconds * len(runs)
@@ -218,7 +233,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         engines=sum_activity(runs, list(ENGINE_NAMES)),
         dma=sum_activity(runs, [n for n in component_names if n not in ENGINE_NAMES]),
         dram=dram, buffers=buffers,
-        channels={name: dataclasses.asdict(runs[0].channels[name]) for name in runs[0].channels},
+        channels=channel_totals(runs),
         layers=layer_rows(runs, network),
         energy_pj={"total": energy.total_pj, "breakdown": dict(energy.by_component)},
         area_mm2={"total": area.total_mm2, "breakdown": dict(area.by_component)},
