@@ -71,6 +71,7 @@ class AccessRecord(NamedTuple):
     row_hits: int
     row_misses: int
     row_conflicts: int
+    critical_channel: int = -1  # the channel that finished last (where a stall is blamed)
 
 
 class _Cycles(NamedTuple):
@@ -267,7 +268,7 @@ class Dram:
         self._counters.add_one(ch, sp.head_bytes, is_read, counts, start - arrival, bus_work)
         self._windows.add_one(ch, start, end, sp.head_bytes)
         return AccessRecord(arrival, round(start), round(end), max(arrival, round(done)),
-                            round(start - arrival), 1, *counts)
+                            round(start - arrival), 1, *counts, critical_channel=int(ch))
 
     def _classify(self, sp: Span, epoch: np.ndarray) -> _Rows:
         """Row hits, misses and conflicts of every bank the transaction touches.
@@ -388,9 +389,10 @@ def _record(arrival: int, used: np.ndarray, sched: _Schedule) -> AccessRecord:
     mask = used.tolist()
     start = [t for t, u in zip(sched.start.tolist(), mask) if u]
     end = max(t for t, u in zip(sched.end.tolist(), mask) if u)
-    done = max(t for t, u in zip(sched.done.tolist(), mask) if u)
+    done, critical = max((t, ch) for ch, (t, u) in enumerate(zip(sched.done.tolist(), mask)) if u)
     hits, misses, conflicts = (int(x.sum()) for x in sched.counts)
     return AccessRecord(
         arrival_cycle=arrival, start_cycle=round(min(start)), end_cycle=round(end),
         done_cycle=max(arrival, round(done)), queue_cycles=round(max(start) - arrival),
-        channels=len(start), row_hits=hits, row_misses=misses, row_conflicts=conflicts)
+        channels=len(start), row_hits=hits, row_misses=misses, row_conflicts=conflicts,
+        critical_channel=critical)

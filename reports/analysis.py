@@ -75,6 +75,18 @@ class Analysis:
     verdict: str                 # "bandwidth-bound" | "compute-bound"
     engine: str                  # the engine the verdict is about
     statement: str
+    channel_shares: dict[str, list[float]]  # engine -> share of its DRAM stalls per channel
+
+
+def channel_shares(results: dict[str, Any]) -> dict[str, list[float]]:
+    """Per engine, the share of its DRAM-stall cycles caused by each channel (older
+    results files without ``memory_stall_by_channel`` give an empty mapping)."""
+    shares = {}
+    for engine, cycles in results.get("memory_stall_by_channel", {}).items():
+        total = sum(cycles)
+        if total:
+            shares[engine] = [c / total for c in cycles]
+    return shares
 
 
 def check_results(results: dict[str, Any]) -> None:
@@ -188,7 +200,8 @@ def analyze(results: dict[str, Any]) -> Analysis:
         statement = compute_statement(busiest, layers, staller, dram["peak_gbps"])
     return Analysis(dram["peak_gbps"], dram["achieved_gbps"], dram["utilization"], layers,
                     engines, "bandwidth-bound" if bandwidth_bound else "compute-bound",
-                    staller.name if bandwidth_bound else busiest.name, statement)
+                    staller.name if bandwidth_bound else busiest.name, statement,
+                    channel_shares(results))
 
 
 def bandwidth_table(analysis: Analysis) -> Table:
@@ -219,11 +232,27 @@ def stall_table(analysis: Analysis) -> Table:
     return table
 
 
+def channel_table(analysis: Analysis) -> Table:
+    """Which DRAM channel each engine's memory stalls are blamed on (the one whose
+    transfer of the awaited tile finished last)."""
+    channels = max(len(v) for v in analysis.channel_shares.values())
+    table = Table(title="DRAM stalls by channel (share of each engine's memory stall)",
+                  title_justify="left")
+    table.add_column("engine")
+    for channel in range(channels):
+        table.add_column(f"ch{channel}", justify="right")
+    for engine, shares in analysis.channel_shares.items():
+        table.add_row(ENGINE_ABBREV.get(engine, engine), *(f"{v:.0%}" for v in shares))
+    return table
+
+
 def render_analysis(results: dict[str, Any], console: Console) -> None:
     """Draw the analysis of a results dict: two tables and the bottleneck statement."""
     analysis = analyze(results)
     console.print(bandwidth_table(analysis))
     console.print(stall_table(analysis))
+    if analysis.channel_shares:
+        console.print(channel_table(analysis))
     style = "yellow" if analysis.verdict == "bandwidth-bound" else "green"
     console.print(Panel(analysis.statement, title=analysis.verdict, title_align="left",
                         border_style=style))

@@ -27,7 +27,7 @@ from tlm.config import SystemConfig
 from tlm.system import BUFFERS, IterationRun
 from traces.network import Network
 
-SCHEMA_VERSION = "1.1.0"  # 1.1: findings
+SCHEMA_VERSION = "1.2.0"  # 1.1: findings; 1.2: memory_stall_by_channel
 ENGINE_NAMES = ("fe", "lif", "be", "wue")
 STATES = ("busy", "stall_memory", "stall_backpressure", "starved", "idle")
 PHASES = ("forward", "backward", "weight_update")
@@ -56,6 +56,7 @@ class Results:
     energy_saving: float
     area_saving: float
     simulator: dict[str, Any] = field(default_factory=dict)
+    memory_stall_by_channel: dict[str, list[int]] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)  # reports/findings.py
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,6 +194,17 @@ def action_counts(runs: list[IterationRun], dram: dict[str, Any],
     return actions
 
 
+def memory_stalls(runs: list[IterationRun], channels: int) -> dict[str, list[int]]:
+    """Per engine, its DRAM-stall cycles blamed on each channel (the one that finished last)."""
+    totals: dict[str, list[int]] = {}
+    for run in runs:
+        for engine, by_channel in run.memory_stalls.items():
+            row = totals.setdefault(engine, [0] * channels)
+            for channel, cycles in by_channel.items():
+                row[channel] += cycles
+    return totals
+
+
 def channel_totals(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
     totals: dict[str, dict[str, int]] = {}
     for run in runs:
@@ -243,6 +255,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         energy_saving=gpu_energy_j / energy_j if energy_j else float("inf"),
         area_saving=gpu.area_mm2 / area.total_mm2,
         simulator={"wall_seconds": wall_seconds, "jobs": sum(run.jobs for run in runs),
-                   "events": sum(run.events for run in runs)})
+                   "events": sum(run.events for run in runs)},
+        memory_stall_by_channel=memory_stalls(runs, dram["channels"]))
     results.findings = derive_findings(results)
     return results

@@ -106,3 +106,21 @@ def test_cli_analyzes_a_saved_results_file(tmp_path: Path, huge_dram: dict,
     err = capsys.readouterr().err
     assert err.startswith("h2learn: error: ") and "not a JSON file" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_memory_stalls_are_blamed_on_channels(starved_dram: dict) -> None:
+    by_channel = starved_dram["memory_stall_by_channel"]
+    for engine, cycles in by_channel.items():
+        assert len(cycles) == starved_dram["dram"]["channels"]
+        # tiles with no DRAM reads have no channel to blame: at most the engine's stall
+        assert 0 < sum(cycles) <= starved_dram["engines"][engine]["stall_memory"]
+    shares = analyze(starved_dram).channel_shares
+    assert shares and all(sum(v) == pytest.approx(1.0) for v in shares.values())
+    out = Console(width=80, record=True, color_system=None)
+    render_analysis(starved_dram, out)
+    assert "DRAM stalls by channel" in out.export_text()
+
+
+def test_one_channel_takes_all_the_blame() -> None:
+    results = run_dict({"dram.channels": 1, "dram.peak_gbps_per_channel": 1.0})
+    assert all(v == [1.0] for v in analyze(results).channel_shares.values())

@@ -77,6 +77,7 @@ class IterationRun:
     events: int
     phases: dict[str, tuple[int, int]] = field(default_factory=dict)  # phase -> (first, last)
     recorded: list[RecordedJob] | None = None                          # with record=True
+    memory_stalls: dict[str, dict[int, int]] = field(default_factory=dict)  # engine -> channel
 
 
 def make_buffers(env: simpy.Environment, cfg: SystemConfig) -> dict[str, SramBuffer]:
@@ -152,7 +153,8 @@ def simulate_programs(programs: Programs, cfg: SystemConfig,
                         fabric.collector, dram, preset, buffers,
                         {name: ch.stats for name, ch in channels.items()},
                         programs.job_count, env.events_processed, phase_spans(fabric.collector),
-                        recorded)
+                        recorded, {c.name: dict(c.memory_stall_by_channel) for c in components
+                                   if isinstance(c, Engine)})
 
 
 def capture(programs: Programs, env: simpy.Environment) -> list[RecordedJob]:

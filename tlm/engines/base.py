@@ -16,11 +16,12 @@ lock is nobody's fault and counts as idle.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Callable, Generator, Iterable
 
 import simpy
 
+from memory.dram import AccessRecord
 from memory.sram import SramBuffer
 from tlm.channel import Channel
 from tlm.component import Component
@@ -67,6 +68,12 @@ class Fabric:
         return simpy.AllOf(self.env, events + [self.env.timeout(port_cycles)])
 
 
+def critical_channel(values: Iterable[Any]) -> int:
+    """The DRAM channel of the transfer that completed last, from the events' values."""
+    records = [v for v in values if isinstance(v, AccessRecord)]
+    return max(records, key=lambda r: r.done_cycle).critical_channel if records else -1
+
+
 def bytes_per_buffer(accesses: Iterable[Access]) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     for access in accesses:
@@ -92,8 +99,8 @@ class Loader(Component):
             inputs_ready_at = self.env.now
             work = job.prepare()
             yield from self._reserve(work.reads, job)
-            yield from self.fabric.serialized(self._fetch(job, work))
-            yield from self.wait_for(self.prefetch.put((job, work, inputs_ready_at)),
+            channel = yield from self.fabric.serialized(self._fetch(job, work))
+            yield from self.wait_for(self.prefetch.put((job, work, inputs_ready_at, channel)),
                                      "stall_backpressure", f"room in {self.prefetch.describe()}")
 
     def _reserve(self, reads: tuple[Access, ...], job: Job) -> Generator:
@@ -102,14 +109,16 @@ class Loader(Component):
                 yield from self.wait(self.fabric.buffers[name].allocate(nbytes, self.name),
                                      "stall_backpressure", f"{nbytes} B in {name} for {job.label}")
 
-    def _fetch(self, job: Job, work: Work) -> Generator:
+    def _fetch(self, job: Job, work: Work) -> Generator[Any, Any, int]:
+        """Read the job's tiles; returns the DRAM channel that finished last (-1: none)."""
         for name, nbytes in work.holds.items():
             self.fabric.buffers[name].hold(nbytes)
         if not work.reads:
-            return
+            return -1
         start = self.env.now
-        yield from self.wait(self.fabric.transfer(work.reads, Command.READ, self.name, job.phase),
-                             "busy", f"DRAM reads of {job.label}")
+        done = yield from self.wait(
+            self.fabric.transfer(work.reads, Command.READ, self.name, job.phase),
+            "busy", f"DRAM reads of {job.label}")
         collector = self.fabric.collector
         collector.slices.append(Slice(self.name, "read", job.phase, job.layer, job.timestep,
                                       start, self.env.now, work.read_bytes))
@@ -121,6 +130,7 @@ class Loader(Component):
         stats = collector.layer(job.layer, job.phase)
         stats.bytes_read += work.read_bytes
         stats.refetch_bytes += sum(a.length_bytes for a in work.reads if a.refetch)
+        return critical_channel(done.values())
 
 
 class Engine(Component):
@@ -131,6 +141,7 @@ class Engine(Component):
         super().__init__(env, name)
         self.fabric, self.program = fabric, program
         self.prefetch, self.store_queue = prefetch, store_queue
+        self.memory_stall_by_channel: Counter = Counter()  # DRAM channel -> stalled cycles
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         for job in self.program:
@@ -149,12 +160,14 @@ class Engine(Component):
     def _take_inputs(self, job: Job) -> Generator[Any, Any, Work]:
         start = self.env.now
         self.waiting_for = f"tiles of {job.label} from {self.prefetch.describe()}"
-        _, work, inputs_ready_at = yield from self.prefetch.get()
+        _, work, inputs_ready_at, channel = yield from self.prefetch.get()
         self.waiting_for = None
         waited = self.env.now - start
         starved = min(waited, max(0, inputs_ready_at - start))  # upstream had not written it yet
         self.activity.add("starved", starved)
         self.activity.add("stall_memory", waited - starved)
+        if waited > starved and channel >= 0:  # blame the channel that delivered it last
+            self.memory_stall_by_channel[channel] += waited - starved
         for name in job.takes:
             channel = self.fabric.channels[name]
             yield from self.wait_for(channel.get(), "starved", f"a tile from {channel.describe()}")
