@@ -76,3 +76,11 @@ def test_run_record_writes_a_stream(tiny_trace, tmp_path):
     path = tmp_path / "r.h5"
     assert main(["run", str(tiny_trace), "--record", str(path), "--json", str(tmp_path / "r.json")]) == 0
     assert path.exists() and replay(path).total_cycles > 0
+
+
+def test_outputs_are_checked_before_simulating(capsys, tmp_path):
+    assert main(["run", "--json", str(tmp_path / "missing" / "r.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist" in err[0]
+    assert main(["run", "--csv", str(tmp_path / "l.csv"), "--json", "-"]) == 0
+    assert (tmp_path / "l.csv").read_text().startswith("index,name,kind,phase")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 from rich.console import Console
@@ -28,7 +29,13 @@ from tlm.replay import record_stream, replay_runs
 from tlm.system import DeadlockError, IterationRun
 from traces.errors import TraceError
 
-EXPECTED_ERRORS = (ConfigError, TraceError, DeadlockError)
+
+
+class OutputError(ValueError):
+    """An output file that cannot be written."""
+
+
+EXPECTED_ERRORS = (ConfigError, TraceError, DeadlockError, OutputError)
 
 
 def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
@@ -48,31 +55,43 @@ def replay_recording(args: argparse.Namespace, on_job: Callable[[], None]) -> tu
     return build_results(meta, cfg, runs, time.perf_counter() - start), runs
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Fail before simulating, not after, when an output file cannot be written."""
+    for option in ("json", "csv", "timeline", "record"):
+        path = getattr(args, option, None)
+        if path and path != "-" and not Path(path).resolve().parent.is_dir():
+            raise OutputError(f"--{option} {path}: directory {Path(path).parent} does not exist")
+
+
 def execute(args: argparse.Namespace,
             produce: Callable[[argparse.Namespace, Callable[[], None]], tuple[Results, list]]) -> int:
     """Run ``produce`` with a progress display, then write and render its results."""
     try:
+        check_outputs(args)
         with LazyProgress("simulating") as progress:
             results, runs = produce(args, progress.advance)
         if args.timeline:
             write_atomic(args.timeline, timeline_bytes(runs, args.timeline,
                                                        results.config["clock_mhz"]))
+        return emit(args, results)
     except EXPECTED_ERRORS as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
-        return 2
-    return emit(args, results)
+    except OSError as exc:  # a full disk or a vanished directory while writing
+        print(f"h2learn: error: {exc.filename or ''}: cannot write: {exc.strerror or exc}",
+              file=sys.stderr)
+    return 2
 
 
 def emit(args: argparse.Namespace, results: Results) -> int:
-    if args.json:
-        text = results_json(results)
-        if args.json == "-":
-            sys.stdout.write(text)
-            return 0
-        write_atomic(args.json, text)
+    """Write the requested files; print the report, or only JSON with ``--json -``."""
     if args.csv:
         write_atomic(args.csv, layers_csv(results))
-    render_report(results, Console())
+    if args.json and args.json != "-":
+        write_atomic(args.json, results_json(results))
+    if args.json == "-":
+        sys.stdout.write(results_json(results))
+    else:
+        render_report(results, Console())
     return 0
 
 
