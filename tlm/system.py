@@ -176,4 +176,4 @@ def phase_spans(collector: Collector) -> dict[str, tuple[int, int]]:
     return spans
 
 
-__all__ = ["simulate_iteration", "IterationRun", "DeadlockError", "Programs"]
+__all__ = ["simulate_iteration", "simulate_programs", "IterationRun", "DeadlockError"]

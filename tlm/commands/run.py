@@ -26,7 +26,7 @@ from tlm.commands.config import add_config_options, resolve
 from tlm.commands.progress import LazyProgress
 from tlm.config import ConfigError
 from tlm.replay import record_stream, replay_runs
-from tlm.system import DeadlockError, IterationRun
+from tlm.system import DeadlockError
 from traces.errors import TraceError
 
 
