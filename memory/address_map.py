@@ -19,10 +19,10 @@ per bank. A row holds ``row_bytes / interleave_bytes`` blocks of one bank.
 The accelerator's default is 256 B (four 64 B bursts), so even a 1 KiB
 transfer is spread over channels.
 
-Everything is integer arithmetic on numpy arrays (division and modulo, so the
-counts need not be powers of two). ``decode`` lists a transaction block by
-block, never burst by burst. ``span`` describes it without listing blocks at
-all, which is what the DRAM model uses: because the fields are digits of the
+Everything is integer arithmetic (division and modulo, so the counts need not
+be powers of two). ``decode`` lists a transaction block by block, never burst
+by burst. ``span`` describes it without listing blocks at all, which is what
+the DRAM model uses: because the fields are digits of the
 block index, the blocks of one channel are a contiguous run of that channel's
 own block index, and the blocks of one bank are one per *period* of
 ``channels * banks_per_channel`` blocks, all periods sharing the same layout.
@@ -35,7 +35,7 @@ block alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -76,8 +76,9 @@ class Layout(NamedTuple):
 class Span(NamedTuple):
     """One transaction in closed form: its grid of periods and its per-channel runs.
 
-    Per-channel arrays have one entry per channel (zero where untouched); a
-    channel's blocks are its own block indices ``first_local .. last_local``.
+    Per-channel lists have one entry per channel (zero where untouched; plain
+    lists, as a transaction touches a handful of channels); a channel's blocks
+    are its own block indices ``first_local .. last_local``.
     """
 
     first: int                 # first and last block index
@@ -90,12 +91,13 @@ class Span(NamedTuple):
     tail_bursts: int
     head_bytes: int
     tail_bytes: int
-    touched: np.ndarray        # per channel: bool
-    first_local: np.ndarray    # per channel: first and last own block index
-    last_local: np.ndarray
-    bursts: np.ndarray         # per channel
-    nbytes: np.ndarray         # per channel
-    head_pos: np.ndarray       # per channel: grid position of its first block
+    channels: list[int]        # the channels touched, ascending
+    touched: list[bool]        # per channel
+    first_local: list[int]     # per channel: first and last own block index
+    last_local: list[int]
+    bursts: list[int]          # per channel
+    nbytes: list[int]          # per channel
+    head_pos: list[int]        # per channel: grid position of its first block
 
 
 @dataclass(frozen=True)
@@ -202,23 +204,44 @@ class AddressMap:
         tail_lo = max(last * il, address)
         head_bursts = (head_hi - 1) // bb - address // bb + 1
         tail_bursts = (end - 1) // bb - tail_lo // bb + 1
-        ch = self.layout.all_channels
-        i0 = first + (ch - first) % ch_n
-        i1 = last - (last - ch) % ch_n
-        touched = i0 <= last
-        blocks = np.where(touched, i1 // ch_n - i0 // ch_n + 1, 0)
+        p = self.period_blocks
+        base = first - first % p
+        # a handful of channels: plain Python beats numpy on such short lists
+        i0 = [first + (ch - first) % ch_n for ch in range(ch_n)]
+        i1 = [last - (last - ch) % ch_n for ch in range(ch_n)]
+        blocks = [hi // ch_n - lo // ch_n + 1 if lo <= last else 0 for lo, hi in zip(i0, i1)]
         full = il // bb
-        bursts, nbytes = blocks * full, blocks * il
+        bursts, nbytes = [n * full for n in blocks], [n * il for n in blocks]
         bursts[first % ch_n] -= full - head_bursts
         nbytes[first % ch_n] -= il - (head_hi - address)
         if last > first:
             bursts[last % ch_n] -= full - tail_bursts
             nbytes[last % ch_n] -= il - (end - tail_lo)
-        p = self.period_blocks
-        base = first - first % p
+        touched = [lo <= last for lo in i0]
         return Span(first=first, last=last, period=first // p, periods=(last - base) // p + 1,
                     first_pos=first - base, last_pos=(last - base) % p,
                     head_bursts=head_bursts, tail_bursts=tail_bursts,
                     head_bytes=head_hi - address, tail_bytes=end - tail_lo,
-                    touched=touched, first_local=i0 // ch_n, last_local=i1 // ch_n,
-                    bursts=bursts, nbytes=nbytes, head_pos=(i0 - base) % p)
+                    channels=[ch for ch in range(ch_n) if touched[ch]], touched=touched,
+                    first_local=[lo // ch_n for lo in i0], last_local=[hi // ch_n for hi in i1],
+                    bursts=bursts, nbytes=nbytes, head_pos=[(lo - base) % p for lo in i0])
+
+
+@lru_cache(maxsize=4096)
+def period_masks(period_blocks: int, first_pos: int, last_pos: int,
+                 periods_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Per period position: is its first block in the second grid row, is its last
+    block in the next-to-last one, and does the transaction use it at all; and
+    whether it uses every position.
+
+    DMA tiles repeat shapes, so these are cached by the grid positions of the
+    first and last block and the grid height (1, 2, or 3 and more: from 3 rows
+    on every position is used).
+    """
+    pos = np.arange(period_blocks)
+    first_period = (pos < first_pos).astype(np.int64)
+    after_last = (pos > last_pos).astype(np.int64)
+    used = periods_class - (first_period + after_last) > 0
+    for shared in (first_period, after_last, used):     # cached: callers must not write
+        shared.setflags(write=False)
+    return first_period, after_last, used, bool(used.all())

@@ -47,7 +47,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import simpy
 
-from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span
+from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span, period_masks
 from memory.dram_stats import (DEFAULT_WINDOW_CYCLES, ChannelCounters, ChannelStats,
                                DramStats, RefreshClock, WindowedBytes)
 from memory.presets import DramPreset, resolve_dram
@@ -99,19 +99,21 @@ def _cycles(preset: DramPreset, clock_mhz: float) -> _Cycles:
 
 
 class _State:
-    """Server free times and open rows of every channel, as flat vectors.
+    """Server free times and open rows of every channel.
 
-    Channel-level vectors have one entry per channel. The rank, bank-group and
-    bank servers share one vector ``free`` (so one ``advance`` serves them all),
-    each part keyed as the address map's ``Layout`` keys it (``... * channels +
-    channel``), so ``reshape(-1, channels)`` gathers each channel's servers in one
-    column. Banks are keyed by their position in a period.
+    Channel-level state (bus free time, last rank) is plain lists, one entry per
+    channel: a transaction touches a handful of channels, and plain Python beats
+    numpy on so few elements. The rank, bank-group and bank servers share one
+    vector ``free`` (so one ``advance`` serves them all), each part keyed as the
+    address map's ``Layout`` keys it (``... * channels + channel``), so
+    ``reshape(-1, channels)`` gathers each channel's servers in one column.
+    Banks are keyed by their position in a period.
     """
 
     def __init__(self, amap: AddressMap) -> None:
         ch = amap.channels
-        self.bus_free = np.zeros(ch)
-        self.last_rank = np.full(ch, -1, dtype=np.int64)
+        self.bus_free = [0.0] * ch
+        self.last_rank = [-1] * ch
         ranks, groups = amap.ranks * ch, amap.ranks * amap.bank_groups * ch
         self.free = np.zeros(ranks + groups + amap.period_blocks)
         self.sizes = (ranks, groups, amap.period_blocks)
@@ -129,13 +131,15 @@ class _Rows(NamedTuple):
 
 
 class _Schedule(NamedTuple):
-    """One transaction's sub-requests, per channel (float cycles)."""
+    """One transaction's sub-requests (float cycles): lists indexed by channel,
+    meaningful on the touched ``channels`` only."""
 
-    start: np.ndarray
-    end: np.ndarray
-    done: np.ndarray
-    counts: tuple[np.ndarray, np.ndarray, np.ndarray]   # hits, misses, conflicts
-    busy: np.ndarray
+    channels: list[int]
+    start: list[float]
+    end: list[float]
+    done: list[float]
+    counts: tuple[list[int], list[int], list[int]]   # hits, misses, conflicts
+    busy: list[float]
 
 
 class Dram:
@@ -166,11 +170,11 @@ class Dram:
         # cached from the preset: per-block group work without / with an activation
         full = self.address_map.interleave_bytes // preset.burst_bytes
         self._group_work = (full * c.ccd_l, max(full * c.ccd_l, c.rrd_l))
-        self._first_prefix = np.array([c.hit, c.miss, c.conflict]) - c.hit
-        self._positions = np.arange(self.address_map.period_blocks)
+        self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
         sizes = self._state.sizes
         self._server_channel = np.arange(sum(sizes)) % preset.channels
         self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
+        self._kind_key = 3 * self.address_map.layout.channel
 
     @classmethod
     def from_config(cls, env: simpy.Environment, name: str, cfg: Any, **kwargs: Any) -> "Dram":
@@ -199,40 +203,60 @@ class Dram:
         else:
             sched = self._reserve_banked(sp, arrival, txn.is_read)
         self._account(sp, sched, arrival, txn.is_read)
-        record = _record(arrival, sp.touched, sched)
+        record = _record(arrival, sched)
         return self.env.timeout(record.done_cycle - arrival, value=record)
 
     # -- the two timing models -----------------------------------------------------
 
     def _reserve_bandwidth(self, sp: Span, arrival: int, is_read: bool) -> _Schedule:
-        st = self._state
-        start = np.maximum(st.bus_free, float(arrival))
-        work = sp.nbytes / self.bytes_per_cycle
-        end = start + work
-        np.copyto(st.bus_free, end, where=sp.touched)
-        done = end + self.latency_cycles if is_read else end
-        zeros = np.zeros(len(end), dtype=np.int64)
-        return _Schedule(start, end, done, (zeros, zeros, zeros), work)
+        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
+        chans, nbytes = sp.channels, sp.nbytes
+        start, end, busy = [arr] * ch_n, [arr] * ch_n, [0.0] * ch_n
+        for ch in chans:
+            start[ch] = max(st.bus_free[ch], arr)
+            busy[ch] = nbytes[ch] / self.bytes_per_cycle
+            end[ch] = st.bus_free[ch] = start[ch] + busy[ch]
+        done = [t + self.latency_cycles for t in end] if is_read else end
+        zeros = [0] * ch_n
+        return _Schedule(chans, start, end, done, (zeros, zeros, zeros), busy)
 
     def _reserve_banked(self, sp: Span, arrival: int, is_read: bool) -> _Schedule:
-        st, c = self._state, self.cycles
-        start, epoch = self.refresh.skip(np.maximum(st.bus_free, float(arrival)))
-        # the controller prepares rows only for requests within its lookahead
-        ready = np.maximum(float(arrival), st.bus_free - self.lookahead_cycles)
-        rows = self._classify(sp, epoch)
+        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
+        chans = sp.channels
+        start, epoch, ready = [arr] * ch_n, [0] * ch_n, [arr] * ch_n
+        for ch in chans:
+            free = st.bus_free[ch]
+            start[ch], epoch[ch] = self.refresh.skip_one(max(free, arr))
+            # the controller prepares rows only for requests within its lookahead
+            ready[ch] = max(arr, free - self.lookahead_cycles)
+        rows = self._classify(sp, epoch, chans)
         aux = self._serve_servers(sp, rows, ready)
-        bus_work = np.where(sp.touched, sp.bursts * c.burst + self._rank_switches(sp) * c.rtrs,
-                            0.0)
-        first_prefix = self._first_prefix[rows.first_kind[sp.head_pos]]
-        end = np.maximum(np.maximum(self.refresh.advance(start, bus_work), aux),
-                         ready + first_prefix + bus_work)
-        np.copyto(st.bus_free, end, where=sp.touched)
-        done = end + max(c.hit - c.burst, 0.0) if is_read else end
-        per_channel = (-1, self.preset.channels)
-        misses = (rows.first_kind == 1).reshape(per_channel).sum(axis=0)
-        conflicts = ((rows.first_kind == 2) + rows.conflicts).reshape(per_channel).sum(axis=0)
-        return _Schedule(start, end, done, (sp.bursts - misses - conflicts, misses, conflicts),
-                         bus_work)
+        return self._reserve_buses(sp, chans, rows, (start, ready, aux), is_read)
+
+    def _reserve_buses(self, sp: Span, chans: list[int], rows: _Rows,
+                       times: tuple[list[float], list[float], list[float]],
+                       is_read: bool) -> _Schedule:
+        """Each touched channel's data bus, once its other servers (``aux``) are known."""
+        st, c, ref, ch_n = self._state, self.cycles, self.refresh, self.preset.channels
+        start, ready, aux = times
+        switches = self._rank_switches(sp, chans)
+        bursts = sp.bursts
+        first_kind = rows.first_kind[sp.head_pos].tolist()
+        end, busy = [0.0] * ch_n, [0.0] * ch_n
+        for ch in chans:
+            work = bursts[ch] * c.burst + switches[ch] * c.rtrs
+            end[ch] = st.bus_free[ch] = max(
+                max(ref.advance_exact(start[ch], work), aux[ch]),
+                ready[ch] + self._first_prefix[first_kind[ch]] + work)
+            busy[ch] = work
+        done = [t + max(c.hit - c.burst, 0.0) for t in end] if is_read else end
+        # per channel: first blocks by kind (3 * channel + kind), and later row crossings
+        kinds = np.bincount(rows.first_kind + self._kind_key, minlength=3 * ch_n).tolist()
+        crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
+        misses = kinds[1::3]
+        conflicts = [k + int(x) for k, x in zip(kinds[2::3], crossings)]
+        hits = [b - m - k for b, m, k in zip(bursts, misses, conflicts)]
+        return _Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
 
     def _access_one_block(self, sp: Span, arrival: int, is_read: bool) -> AccessRecord:
         """One block (the common small case): the banked model in plain Python."""
@@ -270,7 +294,7 @@ class Dram:
         return AccessRecord(arrival, round(start), round(end), max(arrival, round(done)),
                             round(start - arrival), 1, *counts, critical_channel=int(ch))
 
-    def _classify(self, sp: Span, epoch: np.ndarray) -> _Rows:
+    def _classify(self, sp: Span, epoch: list[int], chans: list[int]) -> _Rows:
         """Row hits, misses and conflicts of every bank the transaction touches.
 
         A bank's blocks are one per grid row (period), in address order, and a
@@ -278,24 +302,38 @@ class Dram:
         left open (unless a refresh closed it since), and each later one
         conflicts exactly when it crosses into the next DRAM row.
         """
-        st, pos = self._state, self._positions
-        first_period = (pos < sp.first_pos).astype(np.int64)
-        last_period = sp.periods - 1 - (pos > sp.last_pos)
-        blocks = last_period - first_period + 1
-        used = blocks > 0
-        per_row = self.address_map.blocks_per_row
-        row_first = (sp.period + first_period) // per_row
-        row_last = (sp.period + last_period) // per_row
-        bank_epoch = epoch[self.address_map.layout.channel]
+        st = self._state
+        first_period, after_last, used, all_used = period_masks(
+            len(st.open_row), sp.first_pos, sp.last_pos, min(sp.periods, 3))
+        blocks = sp.periods - (first_period + after_last)
+        row_first, row_last = self._grid_rows(sp, first_period, after_last)
+        # channels almost always share their refresh epoch: then one number serves all banks
+        epochs = {epoch[ch] for ch in chans}
+        bank_epoch = (epochs.pop() if len(epochs) == 1
+                      else np.array(epoch)[self.address_map.layout.channel])
         open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
         # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
-        kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
-        np.copyto(st.open_row, row_last, where=used)
-        np.copyto(st.row_epoch, bank_epoch, where=used)
+        if all_used:
+            kind = (open_now != row_first) * (1 + (open_now >= 0))
+            st.open_row[:], st.row_epoch[:] = row_last, bank_epoch
+        else:
+            kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
+            np.copyto(st.open_row, row_last, where=used)
+            np.copyto(st.row_epoch, bank_epoch, where=used)
         conflicts = used * (row_last - row_first)
         return _Rows(kind, (kind > 0) + conflicts, conflicts, blocks)
 
-    def _serve_servers(self, sp: Span, rows: _Rows, ready: np.ndarray) -> np.ndarray:
+    def _grid_rows(self, sp: Span, first_period: np.ndarray,
+                   after_last: np.ndarray) -> tuple[Any, Any]:
+        """DRAM row of each bank's first and last block: one number where all banks agree."""
+        per_row, top = self.address_map.blocks_per_row, sp.period + sp.periods - 1
+        row_first = (sp.period // per_row if sp.period // per_row == (sp.period + 1) // per_row
+                     else (sp.period + first_period) // per_row)
+        row_last = (top // per_row if top // per_row == (top - 1) // per_row
+                    else (top - after_last) // per_row)
+        return row_first, row_last
+
+    def _serve_servers(self, sp: Span, rows: _Rows, ready: list[float]) -> list[float]:
         """Per channel: when the ranks, bank groups and banks finish their share."""
         c, st, lay = self.cycles, self._state, self.address_map.layout
         acts = rows.activations
@@ -306,10 +344,11 @@ class Dram:
         work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
                                np.bincount(lay.group, group_work, groups), acts * c.rc))
         used = work > 0
-        finish = self.refresh.advance(np.maximum(st.free, ready[self._server_channel]), work)
+        ready_at = np.array(ready)[self._server_channel]
+        finish = self.refresh.advance(np.maximum(st.free, ready_at), work)
         np.copyto(st.free, finish, where=used)
         bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
-        return bound.reshape(-1, self.preset.channels).max(axis=0, initial=0.0)
+        return bound.reshape(-1, self.preset.channels).max(axis=0, initial=0.0).tolist()
 
     def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
         """Correct the group work of the first and last blocks, which may be partial."""
@@ -326,22 +365,26 @@ class Dram:
                 group_work[pos] += (max(bursts * c.ccd_l, act * c.rrd_l)
                                     - max(full * c.ccd_l, act * c.rrd_l))
 
-    def _rank_switches(self, sp: Span) -> np.ndarray:
+    def _rank_switches(self, sp: Span, chans: list[int]) -> list[int]:
+        """Rank switches on each touched channel's bus (into the first block, and within)."""
         st, amap = self._state, self.address_map
-        first_rank = amap.rank_of_local(sp.first_local)
-        switches = ((st.last_rank >= 0) & (first_rank != st.last_rank)).astype(np.int64)
-        if amap.ranks > 1:
-            per_rank = amap.bank_groups * amap.banks_per_group
-            switches += sp.last_local // per_rank - sp.first_local // per_rank
-        np.copyto(st.last_rank, amap.rank_of_local(sp.last_local), where=sp.touched)
+        per_rank = amap.bank_groups * amap.banks_per_group
+        first_local, last_local = sp.first_local, sp.last_local
+        switches = [0] * amap.channels
+        for ch in chans:
+            first, last = first_local[ch] // per_rank, last_local[ch] // per_rank
+            previous = st.last_rank[ch]
+            switches[ch] = (previous >= 0 and first % amap.ranks != previous) + (
+                last - first if amap.ranks > 1 else 0)
+            st.last_rank[ch] = last % amap.ranks
         return switches
 
     # -- statistics ----------------------------------------------------------------
 
     def _account(self, sp: Span, sched: _Schedule, arrival: int, is_read: bool) -> None:
-        self._counters.add(sp.touched, sp.nbytes, is_read, sched.counts,
-                           sched.start - arrival, sched.busy)
-        self._windows.add(sp.touched, sched.start, sched.end, sp.nbytes)
+        self._counters.add(sched.channels, sp.nbytes, is_read, sched.counts,
+                           [t - arrival for t in sched.start], sched.busy)
+        self._windows.add(sched.channels, sched.start, sched.end, sp.nbytes)
 
     def bandwidth_windows(self, window_cycles: int = DEFAULT_WINDOW_CYCLES,
                           channel: int | None = None) -> list[tuple[int, float]]:
@@ -350,47 +393,28 @@ class Dram:
         The window is rounded up to a multiple of the recorded resolution (which
         coarsens on long runs to keep memory bounded).
         """
-        until = max(float(self.env.now), float(self._state.bus_free.max()))
+        until = max(float(self.env.now), max(self._state.bus_free))
         width, total = self._windows.rebinned(window_cycles, until, channel)
         per_ns = self.clock_mhz / 1e3
         return [(i * width, float(b) / width * per_ns) for i, b in enumerate(total)]
 
     def stats(self) -> DramStats:
         """Aggregate counters as of ``env.now``."""
-        now = self.env.now
-        per = [s.__dict__.copy() for s in self.channel_stats]
-        total = {k: sum(c[k] for c in per) for k in per[0]}
-        accesses = total["row_hits"] + total["row_misses"] + total["row_conflicts"]
-        moved = total["bytes_read"] + total["bytes_written"]
-        achieved = moved / now * self.clock_mhz / 1e3 if now > 0 else 0.0
-        return DramStats(
-            name=self.name, model=self.model, preset=self.preset.name,
-            channels=self.preset.channels, elapsed_cycles=now,
-            peak_gbps=self.preset.peak_gbps, achieved_gbps=achieved,
-            utilization=achieved / self.preset.peak_gbps, transactions=self.transactions,
-            requests=total["requests"], bytes_read=total["bytes_read"],
-            bytes_written=total["bytes_written"], row_hits=total["row_hits"],
-            row_misses=total["row_misses"], row_conflicts=total["row_conflicts"],
-            row_hit_rate=total["row_hits"] / accesses if accesses else 0.0,
-            activations=total["activations"], refreshes=total["refreshes"],
-            mean_queue_cycles=(total["queue_cycles_total"] / total["requests"]
-                               if total["requests"] else 0.0),
-            max_queue_cycles=max(c["queue_cycles_max"] for c in per),
-            busy_cycles=total["busy_cycles"], per_channel=per)
+        return DramStats.summarize(self.name, self.model, self.preset, self.clock_mhz,
+                                   self.env.now, self.transactions, self.channel_stats)
 
     def trace_line(self) -> str:
         """One-line textual state, for debugging."""
-        free = " ".join(f"{t:.0f}" for t in self._state.bus_free.tolist())
+        free = " ".join(f"{t:.0f}" for t in self._state.bus_free)
         return f"{self.name} @{self.env.now}: {self.transactions} txns, bus free at [{free}]"
 
 
-def _record(arrival: int, used: np.ndarray, sched: _Schedule) -> AccessRecord:
-    # a handful of channels: plain Python beats masked numpy reductions
-    mask = used.tolist()
-    start = [t for t, u in zip(sched.start.tolist(), mask) if u]
-    end = max(t for t, u in zip(sched.end.tolist(), mask) if u)
-    done, critical = max((t, ch) for ch, (t, u) in enumerate(zip(sched.done.tolist(), mask)) if u)
-    hits, misses, conflicts = (int(x.sum()) for x in sched.counts)
+def _record(arrival: int, sched: _Schedule) -> AccessRecord:
+    chans = sched.channels
+    start = [sched.start[ch] for ch in chans]
+    end = max(sched.end[ch] for ch in chans)
+    done, critical = max((sched.done[ch], ch) for ch in chans)
+    hits, misses, conflicts = (sum(x) for x in sched.counts)
     return AccessRecord(
         arrival_cycle=arrival, start_cycle=round(min(start)), end_cycle=round(end),
         done_cycle=max(arrival, round(done)), queue_cycles=round(max(start) - arrival),

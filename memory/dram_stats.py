@@ -1,12 +1,11 @@
 """What the DRAM counts and the clock it counts against: refresh windows,
 per-channel counters, bytes moved per time window, and the JSON-ready summary.
 
-Counters are numpy vectors with one entry per channel, so a transaction that
-touches every channel updates them with a handful of vector additions rather
-than one Python attribute update per channel and counter. Bytes per window are
-folded in batches for the same reason: the model appends each sub-request's bus
-interval to a buffer and the buffer is spread over windows, vectorised, when it
-fills up or when someone asks for the windows.
+Counters are plain lists with one entry per channel: a transaction touches a
+handful of channels, and a few list updates cost less than numpy calls on tiny
+arrays. Bytes per window are folded in batches: the model appends each
+sub-request's bus interval to a buffer and the buffer is spread over windows,
+vectorised, when it fills up or when someone asks for the windows.
 """
 
 from __future__ import annotations
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from memory.presets import DramPreset
 
 DEFAULT_WINDOW_CYCLES = 1024
 MAX_WINDOWS = 4096
@@ -67,42 +68,70 @@ class DramStats:
     busy_cycles: float
     per_channel: list[dict[str, Any]] = field(default_factory=list)
 
+    @classmethod
+    def summarize(cls, name: str, model: str, preset: DramPreset, clock_mhz: float,
+                  elapsed_cycles: int, transactions: int,
+                  channels: list[ChannelStats]) -> "DramStats":
+        """Totals and rates over the channels' counters."""
+        now, per = elapsed_cycles, [s.__dict__.copy() for s in channels]
+        total = {k: sum(c[k] for c in per) for k in per[0]}
+        accesses = total["row_hits"] + total["row_misses"] + total["row_conflicts"]
+        moved = total["bytes_read"] + total["bytes_written"]
+        achieved = moved / now * clock_mhz / 1e3 if now > 0 else 0.0
+        return cls(
+            name=name, model=model, preset=preset.name,
+            channels=preset.channels, elapsed_cycles=now,
+            peak_gbps=preset.peak_gbps, achieved_gbps=achieved,
+            utilization=achieved / preset.peak_gbps, transactions=transactions,
+            requests=total["requests"], bytes_read=total["bytes_read"],
+            bytes_written=total["bytes_written"], row_hits=total["row_hits"],
+            row_misses=total["row_misses"], row_conflicts=total["row_conflicts"],
+            row_hit_rate=total["row_hits"] / accesses if accesses else 0.0,
+            activations=total["activations"], refreshes=total["refreshes"],
+            mean_queue_cycles=(total["queue_cycles_total"] / total["requests"]
+                               if total["requests"] else 0.0),
+            max_queue_cycles=max(c["queue_cycles_max"] for c in per),
+            busy_cycles=total["busy_cycles"], per_channel=per)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 class ChannelCounters:
-    """Per-channel counters as vectors; ``add`` takes one sub-request per channel.
+    """Per-channel counters as plain lists; ``add`` takes one transaction's sub-requests.
 
-    Float sums are accumulated channel by channel in arrival order, exactly as
-    one scalar counter per channel would, so totals do not depend on batching.
+    A transaction touches at most a handful of channels, and updating a few list
+    entries costs less than a vector operation per counter. Float sums are
+    accumulated channel by channel in arrival order, exactly as one scalar
+    counter per channel would, so totals do not depend on batching.
     """
 
     def __init__(self, channels: int) -> None:
-        zeros = lambda dtype: np.zeros(channels, dtype=dtype)  # noqa: E731
-        self.bytes_read, self.bytes_written = zeros(np.int64), zeros(np.int64)
-        self.requests = zeros(np.int64)
-        self.row_hits, self.row_misses = zeros(np.int64), zeros(np.int64)
-        self.row_conflicts = zeros(np.int64)
-        self.queue_total, self.queue_max = zeros(float), zeros(float)
-        self.busy = zeros(float)
+        self.bytes_read, self.bytes_written = [0] * channels, [0] * channels
+        self.requests = [0] * channels
+        self.row_hits, self.row_misses = [0] * channels, [0] * channels
+        self.row_conflicts = [0] * channels
+        self.queue_total, self.queue_max = [0.0] * channels, [0.0] * channels
+        self.busy = [0.0] * channels
 
-    def add(self, used: np.ndarray, nbytes: np.ndarray, is_read: bool, counts: tuple,
-            wait_cycles: np.ndarray, busy_cycles: np.ndarray) -> None:
-        """Count one transaction: channels ``used`` moved ``nbytes`` and so on.
+    def add(self, channels: list[int], nbytes: list[int], is_read: bool, counts: tuple,
+            wait_cycles: list[float], busy_cycles: list[float]) -> None:
+        """Count one transaction's sub-requests on ``channels``.
 
-        ``counts`` is (hits, misses, conflicts) per channel; arrays are zero
-        (and waits ignored) on channels the transaction does not touch.
+        ``nbytes``, ``counts`` (hits, misses, conflicts), ``wait_cycles`` and
+        ``busy_cycles`` are lists indexed by channel; only ``channels`` are read.
         """
-        (self.bytes_read if is_read else self.bytes_written).__iadd__(nbytes)
-        self.requests += used
+        moved = self.bytes_read if is_read else self.bytes_written
         hits, misses, conflicts = counts
-        self.row_hits += hits
-        self.row_misses += misses
-        self.row_conflicts += conflicts
-        self.queue_total += np.where(used, wait_cycles, 0.0)
-        np.maximum(self.queue_max, wait_cycles, out=self.queue_max, where=used)
-        self.busy += busy_cycles
+        for ch in channels:
+            moved[ch] += nbytes[ch]
+            self.requests[ch] += 1
+            self.row_hits[ch] += hits[ch]
+            self.row_misses[ch] += misses[ch]
+            self.row_conflicts[ch] += conflicts[ch]
+            self.queue_total[ch] += wait_cycles[ch]
+            self.queue_max[ch] = max(self.queue_max[ch], wait_cycles[ch])
+            self.busy[ch] += busy_cycles[ch]
 
     def add_one(self, ch: int, nbytes: int, is_read: bool, counts: tuple,
                 wait_cycles: float, busy_cycles: float) -> None:
@@ -113,7 +142,7 @@ class ChannelCounters:
         self.row_misses[ch] += counts[1]
         self.row_conflicts[ch] += counts[2]
         self.queue_total[ch] += wait_cycles
-        self.queue_max[ch] = max(float(self.queue_max[ch]), wait_cycles)
+        self.queue_max[ch] = max(self.queue_max[ch], wait_cycles)
         self.busy[ch] += busy_cycles
 
     def snapshot(self, refreshes: int) -> list[ChannelStats]:
@@ -140,15 +169,25 @@ class WindowedBytes:
                  max_windows: int = MAX_WINDOWS) -> None:
         self.window_cycles = window_cycles
         self.counts = np.zeros((channels, max_windows))
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        # buffered transfers: multi-channel ones as parallel lists, one-block ones apart
+        # (they are folded after the others, so sums keep their order)
+        self._pending: tuple[list[int], list[float], list[float], list[int]] = ([], [], [], [])
         self._pending_one: list[tuple[int, float, float, int]] = []
         self._pending_spans = 0
 
-    def add(self, used: np.ndarray, start: np.ndarray, end: np.ndarray,
-            nbytes: np.ndarray) -> None:
-        """Record transfers of ``nbytes`` over [start, end] on the channels ``used``."""
-        self._pending.append((used, start, end, nbytes))
-        self._pending_spans += len(used)
+    def add(self, channels: list[int], start: list[float], end: list[float],
+            nbytes: list[int]) -> None:
+        """Record transfers of ``nbytes`` over [start, end] on ``channels``.
+
+        ``start``, ``end`` and ``nbytes`` are indexed by channel (all channels);
+        only ``channels`` are read.
+        """
+        pending_ch, pending_start, pending_end, pending_bytes = self._pending
+        pending_ch += channels
+        pending_start += [start[ch] for ch in channels]
+        pending_end += [end[ch] for ch in channels]
+        pending_bytes += [nbytes[ch] for ch in channels]
+        self._pending_spans += len(self.counts)
         if self._pending_spans >= PENDING_SPANS:
             self.flush()
 
@@ -161,19 +200,15 @@ class WindowedBytes:
 
     def flush(self) -> None:
         """Spread the buffered transfers over the windows."""
+        pending = self._pending
         if self._pending_one:
-            channel, start, end, nbytes = (np.array(a) for a in zip(*self._pending_one))
-            used = np.zeros((len(channel), len(self.counts)), dtype=bool)
-            used[np.arange(len(channel)), channel] = True
-            full = lambda x: np.repeat(x, len(self.counts)).astype(float)  # noqa: E731
-            self._pending.append((used.ravel(), full(start), full(end), full(nbytes)))
-            self._pending_one = []
-        if not self._pending:
+            for column, values in zip(pending, zip(*self._pending_one)):
+                column += values
+        self._pending, self._pending_one, self._pending_spans = ([], [], [], []), [], 0
+        if not pending[0]:
             return
-        used, start, end, nbytes = (np.concatenate(a) for a in zip(*self._pending))
-        self._pending, self._pending_spans = [], 0
-        channel = np.nonzero(used)[0] % len(self.counts)
-        start, end, nbytes = start[used], end[used], nbytes[used]
+        channel = np.array(pending[0], dtype=np.int64)
+        start, end, nbytes = (np.array(column, dtype=float) for column in pending[1:])
         while end.max() >= self.window_cycles * self.counts.shape[1]:
             self._coarsen()
         w = self.window_cycles
@@ -222,14 +257,32 @@ class RefreshClock:
         """Refreshes begun by time t (each one closes every row)."""
         return int((t + self.busy) // self.period) if self.busy > 0 else 0
 
-    def skip(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``advance(t, 0)`` (a time inside a refresh moves to its end) and the epochs."""
+    def skip_one(self, t: float) -> tuple[float, int]:
+        """``advance(t, 0)`` (a time inside a refresh moves to its end) and its epoch."""
         if self.busy <= 0:
-            return t, np.zeros(len(t), dtype=np.int64)
+            return t, 0
         u = t + self.busy
-        start = np.maximum(u, u // self.period * self.period + self.busy) - self.busy
+        start = max(u, u // self.period * self.period + self.busy) - self.busy
         # the epoch of the moved time, as ``epoch`` computes it (same rounding)
-        return start, ((start + self.busy) // self.period).astype(np.int64)
+        return start, int((start + self.busy) // self.period)
+
+    def advance_exact(self, start: float, work: float) -> float:
+        """``advance`` for one server in plain Python, rounding exactly as ``advance``.
+
+        (``advance_one``, used for one-block transactions, sums a refresh skip in
+        another order; both are kept so that each path keeps its results.)
+        """
+        if self.busy <= 0:
+            return start + work
+        period, busy = self.period, self.busy
+        u = start + busy
+        k = u // period
+        u = max(u, k * period + busy)
+        spill = work - ((k + 1) * period - u)
+        if spill <= 0:
+            return u + work - busy
+        periods = max(math.ceil(spill / (period - busy)) - 1, 0)
+        return (k + 1) * period + busy + periods * period + spill - periods * (period - busy) - busy
 
     def advance_one(self, start: float, work: float) -> float:
         """``advance`` for one server, in plain Python (the common, small case)."""
@@ -255,7 +308,7 @@ class RefreshClock:
         k = u // period                        # floor division as Python's, as advance_one
         u = np.maximum(u, k * period + busy)   # a start inside a window waits for its end
         spill = work - ((k + 1) * period - u)
-        if not (spill > 0).any():              # the common case: no refresh to skip
+        if spill.max() <= 0:                   # the common case: no refresh to skip
             return u + work - busy
         periods = np.maximum(np.ceil(spill / (period - busy)) - 1, 0)
         late = (k + 1) * period + busy + periods * period + spill - periods * (period - busy)

@@ -226,15 +226,17 @@ def test_stats_are_consistent(stream):
 def test_span_agrees_with_block_decode(address, length, base, interleave):
     amap = AddressMap.for_preset(base, interleave)
     blocks, sp = amap.decode(address, length), amap.span(address, length)
-    chans = np.arange(base.channels)
-    assert sp.bursts.tolist() == np.bincount(blocks.channel, blocks.bursts,
-                                             base.channels).astype(int).tolist()
-    assert sp.nbytes.tolist() == np.bincount(blocks.channel, blocks.nbytes,
-                                             base.channels).astype(int).tolist()
-    assert sp.touched.tolist() == np.isin(chans, blocks.channel).tolist()
-    firsts = [int(np.flatnonzero(blocks.channel == c)[0]) for c in chans[sp.touched]]
-    assert amap.bank_of_position(sp.head_pos[sp.touched]).tolist() == blocks.bank[firsts].tolist()
-    assert amap.rank_of_local(sp.first_local[sp.touched]).tolist() == blocks.rank[firsts].tolist()
+    chans, touched = np.arange(base.channels), np.array(sp.touched)
+    assert sp.bursts == np.bincount(blocks.channel, blocks.bursts,
+                                    base.channels).astype(int).tolist()
+    assert sp.nbytes == np.bincount(blocks.channel, blocks.nbytes,
+                                    base.channels).astype(int).tolist()
+    assert sp.touched == np.isin(chans, blocks.channel).tolist()
+    assert sp.channels == chans[touched].tolist()
+    firsts = [int(np.flatnonzero(blocks.channel == c)[0]) for c in chans[touched]]
+    head_pos, first_local = np.array(sp.head_pos)[touched], np.array(sp.first_local)[touched]
+    assert amap.bank_of_position(head_pos).tolist() == blocks.bank[firsts].tolist()
+    assert amap.rank_of_local(first_local).tolist() == blocks.rank[firsts].tolist()
 
 
 def test_bandwidth_windows_coarsen_but_keep_bytes(env):
