@@ -266,6 +266,18 @@ class RefreshClock:
         # the epoch of the moved time, as ``epoch`` computes it (same rounding)
         return start, int((start + self.busy) // self.period)
 
+    def _spill(self, start: float, work: float) -> tuple[float, float, int] | float:
+        """The finish time when no refresh intervenes, else (k, spill, periods) for the
+        callers to sum in their own order."""
+        period, busy = self.period, self.busy
+        u = start + busy
+        k = u // period
+        u = max(u, k * period + busy)
+        spill = work - ((k + 1) * period - u)
+        if spill <= 0:
+            return u + work - busy
+        return k, spill, max(math.ceil(spill / (period - busy)) - 1, 0)
+
     def advance_exact(self, start: float, work: float) -> float:
         """``advance`` for one server in plain Python, rounding exactly as ``advance``.
 
@@ -274,28 +286,22 @@ class RefreshClock:
         """
         if self.busy <= 0:
             return start + work
+        spilled = self._spill(start, work)
+        if not isinstance(spilled, tuple):
+            return spilled
+        k, spill, periods = spilled
         period, busy = self.period, self.busy
-        u = start + busy
-        k = u // period
-        u = max(u, k * period + busy)
-        spill = work - ((k + 1) * period - u)
-        if spill <= 0:
-            return u + work - busy
-        periods = max(math.ceil(spill / (period - busy)) - 1, 0)
         return (k + 1) * period + busy + periods * period + spill - periods * (period - busy) - busy
 
     def advance_one(self, start: float, work: float) -> float:
         """``advance`` for one server, in plain Python (the common, small case)."""
         if self.busy <= 0:
             return start + work
+        spilled = self._spill(start, work)
+        if not isinstance(spilled, tuple):
+            return spilled
+        k, spill, periods = spilled
         period, busy = self.period, self.busy
-        u = start + busy
-        k = u // period
-        u = max(u, k * period + busy)
-        spill = work - ((k + 1) * period - u)
-        if spill <= 0:
-            return u + work - busy
-        periods = max(math.ceil(spill / (period - busy)) - 1, 0)
         return (k + 1) * period + periods * period + spill - periods * (period - busy)
 
     def advance(self, start: np.ndarray | float, work: np.ndarray | float) -> np.ndarray:

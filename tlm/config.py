@@ -137,7 +137,7 @@ class SystemConfig:
 
     def flat(self) -> dict[str, Any]:
         """Dotted keys -> values, e.g. {"fe.lut_k": 4, ...}."""
-        return dict(_flatten(self.to_dict()))
+        return dict(flatten(self.to_dict()))
 
 
 _CHOICES = {
@@ -160,7 +160,7 @@ _RANGES = {  # inclusive bounds
 
 
 def validate(cfg: SystemConfig) -> None:
-    for key, value in _flatten(dataclasses.asdict(cfg)):
+    for key, value in flatten(dataclasses.asdict(cfg)):
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ConfigError(f"{key}: {value!r}, expected one of {', '.join(_CHOICES[key])}")
         if key in _RANGES:
@@ -178,10 +178,11 @@ def validate(cfg: SystemConfig) -> None:
                 raise ConfigError(f"{key}: {value}, expected a positive number")
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+def flatten(tree: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """Nested dict -> (dotted key, value) pairs: {"fe": {"lut_k": 4}} -> ("fe.lut_k", 4)."""
     for key, value in tree.items():
         if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
+            yield from flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
 

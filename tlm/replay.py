@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from reports.results import Results, build_results
-from tlm.config import ConfigError, SystemConfig, config_from_dict, load_config
+from tlm.config import ConfigError, SystemConfig, config_from_dict, flatten, load_config
 from tlm.costs import TileCost
 from tlm.engines.context import Context
 from tlm.jobs import Access, Job, RecordedJob, Work
@@ -197,18 +197,11 @@ def load_recording(path: str | os.PathLike) -> tuple[StreamMeta, SystemConfig, V
     header = read_header(path)
     meta = StreamMeta(Network.from_json(json.dumps(header["network"])), int(header["timesteps"]),
                       int(header["batch"]), str(header["workload"]), str(header["dataset"]))
-    flat = dict(_flatten(header["config"]))
+    flat = dict(flatten(header["config"]))
     known = {f.name for f in fields(SystemConfig)}
     recorded = config_from_dict({k: v for k, v in flat.items() if k.split(".")[0] in known})
     return meta, recorded, Vocabulary(header["vocabulary"])
 
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
 
 
 def replay_runs(path: str | os.PathLike, config_file: str | os.PathLike | None = None,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from tlm.config import ConfigError, SystemConfig
+from tlm.config import ConfigError, SystemConfig, flatten
 
 CLUSTER_HINT = "--scheduler needs Dask distributed: pip install 'h2learn-tlm[cluster]'"
 SAMPLE_TRACE = "sample"   # how the embedded sample trace is named in points and tables
@@ -130,14 +130,6 @@ def parse_grid_option(text: str) -> tuple[str, list[str]]:
     return key.strip(), values.split(",")
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``[grid.dram] preset = [...]`` and ``[grid] "dram.preset" = [...]`` mean the same."""
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
 
 def load_sweep_file(path: str | os.PathLike) -> SweepSpec:
     """A TOML sweep file: ``traces``, ``config``, ``[grid]`` lists and ``[set]`` values.
@@ -156,9 +148,10 @@ def load_sweep_file(path: str | os.PathLike) -> SweepSpec:
         raise SweepError(f"{path}: unknown entry {unknown[0]!r}; expected traces, config, "
                          "[grid] or [set]")
     spec = SweepSpec()
-    for key, values in _flatten(tree.get("grid", {})):
+    # [grid.dram] preset = [...] and [grid] "dram.preset" = [...] mean the same
+    for key, values in flatten(tree.get("grid", {})):
         add_dimension(spec.grid, key, values if isinstance(values, list) else [values])
-    for key, value in _flatten(tree.get("set", {})):
+    for key, value in flatten(tree.get("set", {})):
         check_key(key)
         spec.base.append(f"{key}={value_text(value)}")
     if "traces" in tree:
