@@ -21,4 +21,9 @@ class TraceError(Exception):
         self.file = os.fspath(file)
         self.where = where
         self.message = " ".join(str(message).split())  # always one line
-        super().__init__(f"{self.file}: {where}: {self.message}")
+        # args are the constructor's own arguments: SimPy re-raises a process's
+        # exception as ``type(exc)(*exc.args)``, which must rebuild this error
+        super().__init__(self.file, where, self.message)
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.message}"
