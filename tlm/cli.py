@@ -11,14 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tlm.commands import analyze as analyze_cmd
-from tlm.commands import config as config_cmd
-from tlm.commands import report as report_cmd
-from tlm.commands import run as run_cmd
-from tlm.commands import sweep as sweep_cmd
-from tlm.commands import trace as trace_cmd
-from tlm.commands import validate as validate_cmd
-
 EPILOG = """examples:
   h2learn run                               simulate the embedded sample trace
   h2learn trace gen --workload mnist-cnn --source trainer --batch 8 -o mnist.h5
@@ -27,11 +19,31 @@ EPILOG = """examples:
 """
 
 
+def package_version() -> str:
+    """The installed distribution's version (metadata only: no simulator import)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("h2learn-tlm")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # Command modules pull in numpy/h5py/simpy; importing them here rather than
+    # at module level keeps `h2learn --version` free of that start-up cost.
+    from tlm.commands import analyze as analyze_cmd
+    from tlm.commands import config as config_cmd
+    from tlm.commands import report as report_cmd
+    from tlm.commands import run as run_cmd
+    from tlm.commands import sweep as sweep_cmd
+    from tlm.commands import trace as trace_cmd
+    from tlm.commands import validate as validate_cmd
+
     parser = argparse.ArgumentParser(
         prog="h2learn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Transaction-level model of the H2Learn SNN-training accelerator, "
                     "driven by HDF5 traces of BPTT training iterations.")
+    parser.add_argument("--version", action="version", version=f"h2learn {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd, validate_cmd):
         module.add_parser(commands)
@@ -39,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in == ["--version"]:  # fast path: answer before building any parser
+        print(f"h2learn {package_version()}")
+        return 0
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
