@@ -280,3 +280,6 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         memory_stall_by_channel=memory_stalls(runs, dram["channels"]))
     results.findings = derive_findings(results)
     return results
+
+
+__all__ = ["Results", "SCHEMA_VERSION", "build_results"]
