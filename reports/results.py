@@ -72,14 +72,14 @@ class Results:
     def to_rows(self) -> list[dict[str, Any]]:
         """Flat per-layer-and-phase rows (``pandas.DataFrame(results.to_rows())``).
 
-        Nested op counters become ``ops.NAME`` / ``skipped.NAME`` columns; every row has
-        the same columns (the union over all rows, zero where a layer has none), so a
-        table built from the rows does not change shape between runs."""
+        Nested op counters become ``ops_NAME`` / ``skipped_NAME`` columns (as in
+        ``--csv``); every row has the same columns (the union over all rows, zero
+        where a layer has none), so a table built from them keeps its shape."""
         flat = [{**{k: v for k, v in row.items() if k not in ("ops", "skipped")},
-                 **{f"ops.{k}": v for k, v in row.get("ops", {}).items()},
-                 **{f"skipped.{k}": v for k, v in row.get("skipped", {}).items()}}
+                 **{f"ops_{k}": v for k, v in row.get("ops", {}).items()},
+                 **{f"skipped_{k}": v for k, v in row.get("skipped", {}).items()}}
                 for row in self.layers]
-        counters = sorted({k for row in flat for k in row if k.startswith(("ops.", "skipped."))})
+        counters = sorted({k for row in flat for k in row if k.startswith(("ops_", "skipped_"))})
         return [{**{k: v for k, v in row.items() if k not in counters},
                  **{k: row.get(k, 0) for k in counters}} for row in flat]
 

@@ -17,7 +17,7 @@ def test_rows_are_flat_with_one_column_set(tiny_trace):
     assert all(list(row) == columns for row in rows)
     assert not any(isinstance(v, dict) for row in rows for v in row.values())
     ops_total = sum(sum(layer["ops"].values()) for layer in results.layers)
-    assert sum(v for row in rows for k, v in row.items() if k.startswith("ops.")) == ops_total
+    assert sum(v for row in rows for k, v in row.items() if k.startswith("ops_")) == ops_total
 
 
 def test_timeline_writer_is_reachable_from_the_api(tiny_trace, tmp_path):
