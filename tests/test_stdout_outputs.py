@@ -24,3 +24,10 @@ def test_two_stdout_outputs_and_record_dash_are_refused(tiny_trace, capsys):
     assert "only one output" in capsys.readouterr().err
     assert main(["run", str(tiny_trace), "--record", "-"]) == 2
     assert "--record -" in capsys.readouterr().err
+
+
+def test_each_written_file_is_announced_once_on_stderr(tiny_trace, tmp_path, capsys):
+    path = tmp_path / "r.json"
+    assert main(["run", str(tiny_trace), "--json", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"wrote {path} (") == 1

@@ -82,7 +82,7 @@ def execute(args: argparse.Namespace,
             if args.timeline == "-":
                 sys.stdout.buffer.write(data)
             else:
-                write_atomic(args.timeline, data)
+                write_and_say(args.timeline, data)
         return emit(args, results)
     except EXPECTED_ERRORS as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
@@ -92,16 +92,24 @@ def execute(args: argparse.Namespace,
     return 2
 
 
+def write_and_say(path: str, data: str | bytes) -> None:
+    """Write one output atomically and say so on stderr (stdout may carry data)."""
+    write_atomic(path, data)
+    size_bytes = Path(path).stat().st_size
+    size = f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{size_bytes / 1e3:.1f} kB"
+    print(f"wrote {path} ({size})", file=sys.stderr)
+
+
 def emit(args: argparse.Namespace, results: Results) -> int:
     """Write the requested files; print the report, or only the one output named ``-``."""
     if args.csv == "-":
         sys.stdout.write(layers_csv(results))
     elif args.csv:
-        write_atomic(args.csv, layers_csv(results))
+        write_and_say(args.csv, layers_csv(results))
     if args.json == "-":
         sys.stdout.write(results_json(results))
     elif args.json:
-        write_atomic(args.json, results_json(results))
+        write_and_say(args.json, results_json(results))
     if "-" not in (args.json, args.csv, args.timeline):  # stdout carries data, not the report
         render_report(results, Console())
     return 0
