@@ -62,6 +62,27 @@ class Results:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def __repr__(self) -> str:
+        # The dataclass default prints every layer and counter: thousands of characters.
+        name = self.workload.get("name", "?") if isinstance(self.workload, dict) else "?"
+        return (f"Results(workload={name!r}, total_cycles={self.total_cycles:,}, "
+                f"seconds={self.seconds:.3g}, speedup={self.speedup:.3g}, "
+                f"energy_saving={self.energy_saving:.3g}, layers={len(self.layers)})")
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """Flat per-layer-and-phase rows (``pandas.DataFrame(results.to_rows())``).
+
+        Nested op counters become ``ops_NAME`` / ``skipped_NAME`` columns (as in
+        ``--csv``); every row has the same columns (the union over all rows, zero
+        where a layer has none), so a table built from them keeps its shape."""
+        flat = [{**{k: v for k, v in row.items() if k not in ("ops", "skipped")},
+                 **{f"ops_{k}": v for k, v in row.get("ops", {}).items()},
+                 **{f"skipped_{k}": v for k, v in row.get("skipped", {}).items()}}
+                for row in self.layers]
+        counters = sorted({k for row in flat for k in row if k.startswith(("ops_", "skipped_"))})
+        return [{**{k: v for k, v in row.items() if k not in counters},
+                 **{k: row.get(k, 0) for k in counters}} for row in flat]
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Results":
         names = {f.name for f in dataclasses.fields(cls)}
@@ -259,3 +280,6 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         memory_stall_by_channel=memory_stalls(runs, dram["channels"]))
     results.findings = derive_findings(results)
     return results
+
+
+__all__ = ["Results", "SCHEMA_VERSION", "build_results"]

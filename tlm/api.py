@@ -13,7 +13,9 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from reports.export import write_atomic
 from reports.results import Results, build_results
+from reports.timeline import timeline_bytes
 from tlm.config import SystemConfig, config_from_dict, load_config
 from tlm.system import IterationRun, simulate_iteration
 from traces.reader import TraceReader, open_trace
@@ -57,3 +59,22 @@ def simulate(trace: str | os.PathLike | TraceReader | None = None, config: Confi
         return build_results(trace.meta, cfg, run_iterations(trace, cfg, on_job))
     with load_trace(trace) as reader:
         return build_results(reader.meta, cfg, run_iterations(reader, cfg, on_job))
+
+
+def simulate_with_timeline(trace: str | os.PathLike | None, timeline_path: str | os.PathLike,
+                           config: ConfigLike = None) -> Results:
+    """``simulate`` that also writes the run's Chrome Trace Event timeline (as ``--timeline``).
+
+    The file is gzip-compressed when its name ends with .gz; open it in ui.perfetto.dev.
+    """
+    cfg = resolve_config(config)
+    with load_trace(trace) as reader:
+        runs = run_iterations(reader, cfg)
+        results = build_results(reader.meta, cfg, runs)
+    write_atomic(str(timeline_path), timeline_bytes(runs, str(timeline_path),
+                                                    results.config["clock_mhz"]))
+    return results
+
+
+__all__ = ["Results", "resolve_config", "load_trace", "run_iterations", "simulate",
+           "simulate_with_timeline"]

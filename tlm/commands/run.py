@@ -57,6 +57,13 @@ def replay_recording(args: argparse.Namespace, on_job: Callable[[], None]) -> tu
 
 def check_outputs(args: argparse.Namespace) -> None:
     """Fail before simulating, not after, when an output file cannot be written."""
+    if getattr(args, "record", None) == "-":
+        raise OutputError("--record -: a recording is an HDF5 file and cannot go to stdout; "
+                          "give a PATH.h5")
+    to_stdout = [o for o in ("json", "csv", "timeline") if getattr(args, o, None) == "-"]
+    if len(to_stdout) > 1:
+        raise OutputError(f"--{' and --'.join(to_stdout)} all ask for stdout ('-'); "
+                          "only one output can go there")
     for option in ("json", "csv", "timeline", "record"):
         path = getattr(args, option, None)
         if path and path != "-" and not Path(path).resolve().parent.is_dir():
@@ -71,8 +78,11 @@ def execute(args: argparse.Namespace,
         with LazyProgress("simulating") as progress:
             results, runs = produce(args, progress.advance)
         if args.timeline:
-            write_atomic(args.timeline, timeline_bytes(runs, args.timeline,
-                                                       results.config["clock_mhz"]))
+            data = timeline_bytes(runs, args.timeline, results.config["clock_mhz"])
+            if args.timeline == "-":
+                sys.stdout.buffer.write(data)
+            else:
+                write_and_say(args.timeline, data)
         return emit(args, results)
     except EXPECTED_ERRORS as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
@@ -82,15 +92,25 @@ def execute(args: argparse.Namespace,
     return 2
 
 
+def write_and_say(path: str, data: str | bytes) -> None:
+    """Write one output atomically and say so on stderr (stdout may carry data)."""
+    write_atomic(path, data)
+    size_bytes = Path(path).stat().st_size
+    size = f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{size_bytes / 1e3:.1f} kB"
+    print(f"wrote {path} ({size})", file=sys.stderr)
+
+
 def emit(args: argparse.Namespace, results: Results) -> int:
-    """Write the requested files; print the report, or only JSON with ``--json -``."""
-    if args.csv:
-        write_atomic(args.csv, layers_csv(results))
-    if args.json and args.json != "-":
-        write_atomic(args.json, results_json(results))
+    """Write the requested files; print the report, or only the one output named ``-``."""
+    if args.csv == "-":
+        sys.stdout.write(layers_csv(results))
+    elif args.csv:
+        write_and_say(args.csv, layers_csv(results))
     if args.json == "-":
         sys.stdout.write(results_json(results))
-    else:
+    elif args.json:
+        write_and_say(args.json, results_json(results))
+    if "-" not in (args.json, args.csv, args.timeline):  # stdout carries data, not the report
         render_report(results, Console())
     return 0
 
@@ -98,9 +118,10 @@ def emit(args: argparse.Namespace, results: Results) -> int:
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     add_config_options(parser)
     parser.add_argument("--json", metavar="PATH", help="write JSON results ('-': stdout only)")
-    parser.add_argument("--csv", metavar="PATH", help="write per-layer results as CSV")
+    parser.add_argument("--csv", metavar="PATH", help="write per-layer results as CSV ('-': stdout only)")
     parser.add_argument("--timeline", metavar="PATH",
-                        help="write a Chrome Trace Event timeline (.json or .json.gz) for Perfetto")
+                        help="write a Chrome Trace Event timeline (.json or .json.gz; '-': "
+                             "JSON on stdout only) for Perfetto")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

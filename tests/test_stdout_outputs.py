@@ -1,0 +1,33 @@
+"""'-' means stdout for --json/--csv/--timeline (only that output there); --record - is refused."""
+import json
+
+from tlm.cli import main
+
+
+def test_csv_dash_writes_only_csv_to_stdout(tiny_trace, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(tiny_trace), "--csv", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("index,name,kind,phase,cycles")
+    assert not (tmp_path / "-").exists()
+
+
+def test_timeline_dash_writes_json_to_stdout(tiny_trace, tmp_path, monkeypatch, capsysbinary):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(tiny_trace), "--timeline", "-"]) == 0
+    assert json.loads(capsysbinary.readouterr().out)["traceEvents"]
+    assert not (tmp_path / "-").exists()
+
+
+def test_two_stdout_outputs_and_record_dash_are_refused(tiny_trace, capsys):
+    assert main(["run", str(tiny_trace), "--json", "-", "--csv", "-"]) == 2
+    assert "only one output" in capsys.readouterr().err
+    assert main(["run", str(tiny_trace), "--record", "-"]) == 2
+    assert "--record -" in capsys.readouterr().err
+
+
+def test_each_written_file_is_announced_once_on_stderr(tiny_trace, tmp_path, capsys):
+    path = tmp_path / "r.json"
+    assert main(["run", str(tiny_trace), "--json", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"wrote {path} (") == 1
