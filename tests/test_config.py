@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tlm.cli import main
@@ -65,3 +68,20 @@ def test_config_show_lists_every_key_with_units(capsys):
     for key in ("fe.lut_buffer_kib", "dram.preset", "pipeline.mode", "clock_mhz"):
         assert key in out
     assert "KiB" in out and "MHz" in out
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: (os.mkfifo(d / "fifo.toml"), d / "fifo.toml")[1], "not a regular file"),
+    (lambda d: Path("/dev/zero"), "not a regular file"),
+    (lambda d: (d / "bin.toml").write_bytes(b"a = 1\n\xff\xfe\x00") and d / "bin.toml",
+     "not UTF-8"),
+    (lambda d: (d / "big.toml").write_bytes(b"#" * (2 << 20)) and d / "big.toml", "larger than"),
+])
+def test_config_file_that_is_not_a_small_text_file_is_one_error(tmp_path, make, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_config(make(tmp_path))
+
+
+def test_override_with_empty_key_names_the_problem():
+    with pytest.raises(ConfigError, match="key before '=' is empty"):
+        load_config(None, ["=5"])

@@ -31,3 +31,9 @@ def test_each_written_file_is_announced_once_on_stderr(tiny_trace, tmp_path, cap
     assert main(["run", str(tiny_trace), "--json", str(path)]) == 0
     err = capsys.readouterr().err
     assert err.count(f"wrote {path} (") == 1
+
+
+def test_recording_is_announced_too(tiny_trace, tmp_path, capsys):
+    path = tmp_path / "r.stream.h5"
+    assert main(["run", str(tiny_trace), "--record", str(path)]) == 0
+    assert capsys.readouterr().err.count(f"wrote {path} (") == 1

@@ -10,6 +10,7 @@ import h5py
 import pytest
 
 from tlm.commands import trace as trace_cmd
+from traces.identity import content_sha256, file_sha256
 
 
 def h2learn(*argv: str) -> int:
@@ -51,6 +52,8 @@ def test_info_shows_header_and_layers(trace_file: Path, capsys: pytest.CaptureFi
     assert "workload tiny-cnn" in out and "iterations=2" in out and "compression" in out
     for name in ("conv1", "avgpool1", "fc1", "fc2"):
         assert name in out
+    assert f"sha256 {file_sha256(trace_file)}" in out
+    assert f"content sha256 {content_sha256(trace_file)}" in out
 
 
 def test_gen_from_network_file_with_overrides(tmp_path: Path) -> None:

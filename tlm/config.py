@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -257,7 +259,7 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = (),
     tree: dict[str, Any] = base.to_dict() if base is not None else {}
     if path is not None:
         try:
-            _merge(tree, tomllib.loads(Path(path).read_text()))
+            _merge(tree, tomllib.loads(_read_config_text(path)))
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
@@ -267,8 +269,31 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = (),
         if not sep:
             raise ConfigError(f"--set {item!r}: expected key=value")
         key = key.strip()
+        if not key:
+            raise ConfigError(f"--set {item!r}: the key before '=' is empty")
         _set_dotted(tree, key, _coerce(key, text.strip(), _DEFAULTS_FLAT.get(key, "")))
     return _build(SystemConfig, tree)
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few kB; more is not a config
+
+
+def _read_config_text(path: str | Path) -> str:
+    """The file's text, refusing what is not a small regular UTF-8 file.
+
+    A FIFO would block the read forever and /dev/zero would never end, so only
+    regular files are opened, and at most ``MAX_CONFIG_BYTES`` are read.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ConfigError(f"{path}: not a regular file (a config must be a TOML file)")
+    with open(path, "rb") as f:
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _merge(tree: dict[str, Any], update: dict[str, Any]) -> None:

@@ -46,6 +46,7 @@ def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tupl
         results = build_results(reader.meta, cfg, runs, time.perf_counter() - start)
         if args.record:
             record_stream(args.record, reader.meta, cfg, runs, args.trace or "<sample>")
+            say_wrote(args.record)
     return results, runs
 
 
@@ -95,6 +96,11 @@ def execute(args: argparse.Namespace,
 def write_and_say(path: str, data: str | bytes) -> None:
     """Write one output atomically and say so on stderr (stdout may carry data)."""
     write_atomic(path, data)
+    say_wrote(path)
+
+
+def say_wrote(path: str) -> None:
+    """One "wrote PATH (size)" line on stderr per file written."""
     size_bytes = Path(path).stat().st_size
     size = f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{size_bytes / 1e3:.1f} kB"
     print(f"wrote {path} ({size})", file=sys.stderr)

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from tlm.commands.progress import LazyProgress
 from traces.errors import TraceError
+from traces.identity import content_sha256, file_sha256
 from traces.netfile import load_network_file
 from traces.network import NetworkError
 from traces.reader import LayerStats, TraceReader, layer_stats, open_trace, unpacked_bytes
@@ -191,12 +192,22 @@ def handle_info(args: argparse.Namespace) -> int:
         with open_trace(args.file) as reader:
             with _progress("reading", reader.meta.iterations * len(reader.meta.network.layers)) as adv:
                 stats = layer_stats(reader, progress=lambda done, total: adv(1))
+            hashes = trace_hashes(args.file)
             console = Console()
-            console.print(info_header(reader))
+            console.print(info_header(reader) + hashes)
             console.print(info_table(stats))
     except TraceError as exc:
         return _fail(str(exc))
     return EXIT_OK
+
+
+def trace_hashes(path: str) -> str:
+    """The file's sha256 and its layout-independent content sha256, as two lines."""
+    try:
+        content = content_sha256(path)
+    except (OSError, KeyError, ValueError) as exc:  # h5py's ways of saying "damaged"
+        raise TraceError(path, "/", f"cannot read every dataset to hash it: {exc}") from None
+    return f"\nsha256 {file_sha256(path)}\ncontent sha256 {content}"
 
 
 def info_header(reader: TraceReader) -> str:
