@@ -1,5 +1,9 @@
 """'-' means stdout for --json/--csv/--timeline (only that output there); --record - is refused."""
+
 import json
+
+import pytest
+
 
 from tlm.cli import main
 
@@ -37,3 +41,23 @@ def test_recording_is_announced_too(tiny_trace, tmp_path, capsys):
     path = tmp_path / "r.stream.h5"
     assert main(["run", str(tiny_trace), "--record", str(path)]) == 0
     assert capsys.readouterr().err.count(f"wrote {path} (") == 1
+
+
+def test_output_onto_the_input_trace_is_refused_and_the_trace_survives(tiny_trace, capsys):
+    before = tiny_trace.read_bytes()
+    assert main(["run", str(tiny_trace), "--json", str(tiny_trace)]) == 2
+    assert "is an input of this command" in capsys.readouterr().err
+    assert tiny_trace.read_bytes() == before
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--json", ""], "the path is empty"),
+    (["--csv", "{tmp}"], "is a directory"),
+    (["--json", "{tmp}/a.json", "--csv", "{tmp}/a.json"], "the same file as --json"),
+    (["--json", "{tmp}/no/such/dir/a.json"], "does not exist"),
+])
+def test_bad_output_paths_are_one_line_before_simulating(tiny_trace, tmp_path, capsys, args, expected):
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert main(["run", str(tiny_trace), *args]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ to stderr and only appears for runs longer than a second.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,10 +66,33 @@ def check_outputs(args: argparse.Namespace) -> None:
     if len(to_stdout) > 1:
         raise OutputError(f"--{' and --'.join(to_stdout)} all ask for stdout ('-'); "
                           "only one output can go there")
+    inputs = {Path(p).resolve() for p in (getattr(args, "trace", None), getattr(args, "recording", None),
+                                          getattr(args, "config", None)) if p}
+    outputs: dict[Path, str] = {}
     for option in ("json", "csv", "timeline", "record"):
         path = getattr(args, option, None)
-        if path and path != "-" and not Path(path).resolve().parent.is_dir():
-            raise OutputError(f"--{option} {path}: directory {Path(path).parent} does not exist")
+        if path is None or path == "-":
+            continue
+        check_output_path(option, path, inputs)
+        target = Path(path).resolve()
+        if target in outputs:
+            raise OutputError(f"--{option} {path}: the same file as --{outputs[target]}")
+        outputs[target] = option
+
+
+def check_output_path(option: str, path: str, inputs: set[Path]) -> None:
+    """One output path: not empty, not an input, not a directory, in a writable directory."""
+    if not path.strip():
+        raise OutputError(f"--{option}: the path is empty")
+    target = Path(path).resolve()
+    if target in inputs:
+        raise OutputError(f"--{option} {path}: is an input of this command; refusing to overwrite it")
+    if target.is_dir():
+        raise OutputError(f"--{option} {path}: is a directory")
+    if not target.parent.is_dir():
+        raise OutputError(f"--{option} {path}: directory {Path(path).parent} does not exist")
+    if not os.access(target.parent, os.W_OK):
+        raise OutputError(f"--{option} {path}: directory {Path(path).parent} is not writable")
 
 
 def execute(args: argparse.Namespace,
