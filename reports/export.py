@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from reports.results import Results
+from traces.files import read_regular_text
+
+# a results file is tens of kB; a limit keeps a FIFO or a huge file from stalling a reader
+RESULTS_MAX_BYTES = 64 << 20
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
@@ -63,4 +67,4 @@ def layers_csv(results: Results) -> str:
 
 
 def load_results(path: str | os.PathLike) -> Results:
-    return Results.from_dict(json.loads(Path(path).read_text()))
+    return Results.from_dict(json.loads(read_regular_text(path, RESULTS_MAX_BYTES)))

@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
+
+from traces.files import read_regular_text
 
 
 class ConfigError(ValueError):
@@ -279,19 +280,8 @@ MAX_CONFIG_BYTES = 1 << 20  # a config is a few kB; more is not a config
 
 
 def _read_config_text(path: str | Path) -> str:
-    """The file's text, refusing what is not a small regular UTF-8 file.
-
-    A FIFO would block the read forever and /dev/zero would never end, so only
-    regular files are opened, and at most ``MAX_CONFIG_BYTES`` are read.
-    """
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise ConfigError(f"{path}: not a regular file (a config must be a TOML file)")
-    with open(path, "rb") as f:
-        data = f.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
     try:
-        return data.decode("utf-8")
+        return read_regular_text(path, MAX_CONFIG_BYTES)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 

@@ -86,6 +86,8 @@ def _read_table(dataset: h5py.Dataset) -> np.ndarray:
 def _open(path: str | os.PathLike) -> h5py.File:
     if not Path(path).exists():
         raise TraceError(str(path), "file", "no such file")
+    if not Path(path).is_file():  # a FIFO would block h5py's open forever
+        raise TraceError(str(path), "file", "not a regular file")
     try:
         h5 = h5py.File(path, "r")
     except OSError:

@@ -17,11 +17,13 @@ from typing import Any
 from rich.console import Console
 
 from reports.analysis import AnalysisError, analyze, render_analysis
+from reports.export import RESULTS_MAX_BYTES
+from traces.files import read_regular_text
 
 
 def read_results(path: str) -> dict[str, Any]:
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(read_regular_text(path, RESULTS_MAX_BYTES))
     except OSError as exc:
         raise AnalysisError(f"cannot read ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -21,6 +21,8 @@ from reports.compare import render_comparison
 from reports.findings import derive_findings
 from reports.render import render_report
 from reports.results import SCHEMA_VERSION, Results
+from reports.export import RESULTS_MAX_BYTES
+from traces.files import read_regular_text
 
 
 class ResultsFileError(Exception):
@@ -45,7 +47,7 @@ def read_results(path: str) -> Results:
     """A Results from a JSON file, checked well enough to render."""
     file = Path(path)
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(read_regular_text(file, RESULTS_MAX_BYTES))
     except OSError as exc:
         raise ResultsFileError(f"{file}: cannot read: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
