@@ -161,3 +161,11 @@ def test_gen_recipe_without_a_reference_recipe_is_one_line(tmp_path, capsys):
     code = h2learn("trace", "gen", "--workload", "tiny-cnn", "--source", "recipe",
                    "-o", str(tmp_path / "x.h5"))
     one_error_line(capsys, code, "no reference recipe")
+
+
+@pytest.mark.parametrize("option", ["--batch", "--timesteps"])
+def test_gen_of_an_impossible_size_is_one_line_and_writes_nothing(tmp_path, capsys, option):
+    out = tmp_path / "big.h5"
+    one_error_line(capsys, h2learn("trace", "gen", "--workload", "tiny-cnn", option, str(10**12),
+                                   "-o", str(out)), "GiB limit")
+    assert not out.exists()

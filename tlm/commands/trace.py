@@ -126,10 +126,28 @@ def _check_sizes(args: argparse.Namespace) -> None:
                          f"--iterations ({args.iterations})")
 
 
+# The generators hold one layer's [T, B, neurons] float64 working arrays at a time;
+# past this size the request is a typo or a machine far larger than a workstation.
+MAX_LAYER_WORK_BYTES = 8 << 30
+
+
+def _check_memory(args: argparse.Namespace, workload: Workload) -> None:
+    """Refuse, before allocating, a T × B × layer size that cannot fit in memory."""
+    timesteps = args.timesteps or workload.timesteps
+    batch = args.batch or workload.batch
+    neurons = max(max(layer.in_neurons, layer.out_neurons) for layer in workload.network.layers)
+    need = timesteps * batch * neurons * 8
+    if need > MAX_LAYER_WORK_BYTES:
+        raise ValueError(f"T={timesteps} × batch={batch} × {neurons} neurons needs "
+                         f"{need / 2**30:.3g} GiB per layer, more than the "
+                         f"{MAX_LAYER_WORK_BYTES >> 30} GiB limit; lower --batch or --timesteps")
+
+
 def handle_gen(args: argparse.Namespace) -> int:
     try:
         _check_sizes(args)
         workload, params = _workload_and_params(args)
+        _check_memory(args, workload)
         if args.source == "synthetic":
             _gen_synthetic(args, workload, params)
         elif args.source == "recipe":
