@@ -1,5 +1,6 @@
 """Start-up path: `--version` answers without importing the simulator."""
 
+import os
 import subprocess
 import sys
 
@@ -24,3 +25,11 @@ def test_python_dash_m_tlm_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "tlm", "--version"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"h2learn {package_version()}"
+
+
+def test_reports_survive_an_ascii_only_output_encoding():
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([sys.executable, "-m", "tlm", "run"], env=env, capture_output=True,
+                          text=True, encoding="ascii", errors="replace", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "tiny-cnn" in done.stdout

@@ -50,7 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tolerate_narrow_encodings() -> None:
+    """Print '?' for what the terminal's encoding (e.g. PYTHONIOENCODING=ascii) cannot show.
+
+    The reports use ×, ·, box drawing and sparklines; an encoding error on output
+    would otherwise be a traceback after the work is done.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and not str(stream.encoding).lower().startswith("utf"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    tolerate_narrow_encodings()
     args_in = sys.argv[1:] if argv is None else argv
     if args_in == ["--version"]:  # fast path: answer before building any parser
         print(f"h2learn {package_version()}")
