@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from memory.dram import Dram  # noqa: E402
 from memory.presets import DDR4_3200, HBM2, DramPreset  # noqa: E402
-from tlm.payload import Command, Transaction  # noqa: E402
+from memory.payload import Command, Transaction  # noqa: E402
 
 MIB, GIB = 1 << 20, 1 << 30
 SEQ_TXN_BYTES = 2048  # sequential stream issued as 2 KiB transactions

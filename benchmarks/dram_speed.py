@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from memory.dram import Dram  # noqa: E402
 from memory.presets import DDR4_3200, HBM2, DramPreset  # noqa: E402
-from tlm.payload import Command, Transaction  # noqa: E402
+from memory.payload import Command, Transaction  # noqa: E402
 
 KIB = 1024
 MIXED = 0                              # tile size meaning "1 KiB - 256 KiB, log-uniform"

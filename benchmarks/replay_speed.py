@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from reports.results import build_results
-from tlm.api import run_iterations
+from tlm.app.api import run_iterations
 from tlm.config import SystemConfig
-from tlm.replay import record_stream, replay
+from tlm.app.replay import record_stream, replay
 from traces.reader import open_trace
 from traces.synthetic import generate_trace
 from traces.workloads import get_workload

@@ -20,7 +20,7 @@ from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time
-from tlm.api import simulate
+from tlm.app.api import simulate
 from tlm.config import load_config
 config = load_config(None, sys.argv[2:])
 start = time.perf_counter()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from reports.sweep_view import render_sweep, sweep_view
-from tlm.sweep import METRICS, SweepSpec, run_sweep
+from tlm.app.sweep_view import render_sweep, sweep_view
+from tlm.app.sweep import METRICS, SweepSpec, run_sweep
 
 WORKLOADS = ("mnist-cnn", "dvsgesture-cnn")
 GRID = {"dram.preset": ["hbm2", "ddr4-3200"], "fe.lut_k": ["2", "4", "8"],

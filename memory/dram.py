@@ -51,7 +51,7 @@ from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span, perio
 from memory.dram_stats import (DEFAULT_WINDOW_CYCLES, ChannelCounters, ChannelStats,
                                DramStats, RefreshClock, WindowedBytes)
 from memory.presets import DramPreset, resolve_dram
-from tlm.payload import Transaction
+from memory.payload import Transaction
 
 __all__ = ["AccessRecord", "ChannelStats", "Dram", "DramStats", "MODELS"]
 

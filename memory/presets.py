@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tlm.config import ConfigError, DramConfig
+from memory.config import DramConfig, DramConfigError
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def get_preset(name: str) -> DramPreset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ConfigError(f"dram.preset: {name!r}, expected one of {', '.join(PRESETS)}") from None
+        raise DramConfigError(f"dram.preset: {name!r}, expected one of {', '.join(PRESETS)}") from None
 
 
 def resolve_dram(cfg: DramConfig) -> DramPreset:

@@ -11,8 +11,8 @@ from rich.console import Console
 from reports.analysis import (AnalysisError, LayerBandwidth, analyze, name_runs,
                               render_analysis)
 from reports.export import results_json
-from tlm.api import simulate
-from tlm.cli import main
+from tlm.app.api import simulate
+from tlm.app.cli import main
 
 
 def run_dict(overrides: dict) -> dict:

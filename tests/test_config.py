@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tlm.cli import main
-from tlm.commands.config import toml_text
+from tlm.app.cli import main
+from tlm.app.commands.config import toml_text
 from tlm.config import ConfigError, SystemConfig, config_from_dict, load_config
 
 

@@ -17,7 +17,8 @@ from memory.address_map import AddressMap
 from memory.dram import Dram
 from memory.presets import DDR4_3200, HBM2, LPDDR4_3200, PRESETS, resolve_dram
 from tlm.config import ConfigError, DramConfig, SystemConfig, config_from_dict
-from tlm.payload import Command, Transaction
+from memory.config import DramConfigError
+from memory.payload import Command, Transaction
 
 R, W = Command.READ, Command.WRITE
 
@@ -67,7 +68,7 @@ def test_resolve_dram_applies_overrides():
     assert (p.channels, p.peak_gbps_per_channel, p.latency_ns) == (2, 51.2, 0.0)
     assert p.burst_ns == 1.25
     assert resolve_dram(DramConfig()) is HBM2
-    with pytest.raises(ConfigError):
+    with pytest.raises(DramConfigError):
         resolve_dram(DramConfig(preset="gddr7"))
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tlm.cli import main
+from tlm.app.cli import main
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from reports.results import build_results
-from tlm.api import run_iterations
-from tlm.cli import main
+from tlm.app.api import run_iterations
+from tlm.app.cli import main
 from tlm.config import config_from_dict
-from tlm.replay import ReplayError, record_stream, replay
+from tlm.app.replay import ReplayError, record_stream, replay
 from traces.reader import open_trace
 
 

@@ -25,8 +25,8 @@ from reports.findings import derive_findings, report_view
 from reports.render import (DRAM_FIGURES, GPU_FIGURES, SUMMARY_FIGURES, fmt_int, fmt_pct, lookup,
                             render_report)
 from reports.results import Results
-from tlm.api import simulate
-from tlm.cli import main
+from tlm.app.api import simulate
+from tlm.app.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "report_sample.txt"
 

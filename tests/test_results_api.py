@@ -1,5 +1,5 @@
 """Results conveniences: a short repr and flat rows with stable columns."""
-from tlm.api import simulate
+from tlm.app.api import simulate
 
 
 def test_repr_is_short_and_names_the_headline(tiny_trace):
@@ -22,7 +22,7 @@ def test_rows_are_flat_with_one_column_set(tiny_trace):
 
 def test_timeline_writer_is_reachable_from_the_api(tiny_trace, tmp_path):
     import gzip, json
-    from tlm.api import simulate_with_timeline
+    from tlm.app.api import simulate_with_timeline
     path = tmp_path / "run.json.gz"
     results = simulate_with_timeline(tiny_trace, path)
     events = json.loads(gzip.decompress(path.read_bytes()))["traceEvents"]

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from tlm.cli import main, package_version
+from tlm.app.cli import main, package_version
 
 HEAVY_MODULES = ("numpy", "h5py", "simpy", "rich")
 
@@ -15,7 +15,7 @@ def test_version_prints_installed_version(capsys):
 
 
 def test_version_imports_no_heavy_module():
-    probe = ("import sys; from tlm.cli import main; main(['--version']); "
+    probe = ("import sys; from tlm.app.cli import main; main(['--version']); "
              f"print([m for m in {HEAVY_MODULES!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

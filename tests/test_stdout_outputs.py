@@ -5,7 +5,7 @@ import json
 import pytest
 
 
-from tlm.cli import main
+from tlm.app.cli import main
 
 
 def test_csv_dash_writes_only_csv_to_stdout(tiny_trace, tmp_path, monkeypatch, capsys):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reports.sweep_view import bar_text, render_sweep, sweep_view
-from tlm.cli import main
-from tlm.sweep import (SweepError, SweepPoint, SweepSpec, add_dimension, expand,
+from tlm.app.sweep_view import bar_text, render_sweep, sweep_view
+from tlm.app.cli import main
+from tlm.app.sweep import (SweepError, SweepPoint, SweepSpec, add_dimension, expand,
                        load_sweep_file, parse_grid_option, point_record, run_sweep)
 
 GRID_24 = ["--grid", "dram.preset=hbm2,ddr4-3200", "--grid", "fe.lut_k=2,4,8",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from reports.timeline import InFlight, Span, merge_consecutive, timeline_bytes
-from tlm.api import load_trace, run_iterations
+from tlm.app.api import load_trace, run_iterations
 from tlm.config import SystemConfig
 from tlm.system import IterationRun
 

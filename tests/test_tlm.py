@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tlm.api import run_iterations
+from tlm.app.api import run_iterations
 from tlm.config import config_from_dict
 from tlm.engines.context import Context
 from tlm.layout import Layout

@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from tlm.commands import trace as trace_cmd
+from tlm.app.commands import trace as trace_cmd
 from traces.identity import content_sha256, file_sha256
 
 

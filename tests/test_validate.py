@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from tlm.cli import main
+from tlm.app.cli import main
 from tlm.config import config_from_dict
-from tlm.validate import (Check, Targets, Validation, WorkloadResult, check_targets,
+from tlm.app.validate import (Check, Targets, Validation, WorkloadResult, check_targets,
                           finish_sweep, run_validation, speedup_span, SweepPoint)
 from traces.recipes import Recipe, cached_path, ensure_trace, read_provenance
 
@@ -138,7 +138,7 @@ def test_command_exits_nonzero_when_a_target_is_missed(tmp_path, capsys):
 
 
 def test_command_exits_zero_when_every_target_is_met(tmp_path, monkeypatch, capsys):
-    import tlm.commands.validate as command
+    import tlm.app.commands.validate as command
 
     passing = Validation([_row("mnist-cnn", 7.0, 6.0)], [Check("x", True, "1", "1")])
     monkeypatch.setattr(command, "run_validation", lambda *a, **k: passing)

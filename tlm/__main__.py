@@ -2,7 +2,7 @@
 
 import sys
 
-from tlm.cli import main
+from tlm.app.cli import main
 
 if __name__ == "__main__":  # importing the module (e.g. a package walk) must not run the CLI
     sys.exit(main())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
+from memory.config import DramConfig  # the [dram] section is the memory's own
 from traces.files import read_regular_text
 
 
@@ -75,17 +76,6 @@ class LifConfig:
     membrane_buffer_kib: int = 8192   # u (forward) / du carry (backward); spills to DRAM
     input_buffer_kib: int = 2048      # o / h tiles read for the backward recursion
     output_buffer_kib: int = 4096     # o / h / du tiles awaiting write-back
-
-
-@dataclass(frozen=True)
-class DramConfig:
-    """Off-chip memory. Fields left at 0 take the preset's value."""
-
-    preset: str = "hbm2"              # "hbm2" | "ddr4-3200" | "lpddr4-3200"
-    model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth"
-    channels: int = 0
-    peak_gbps_per_channel: float = 0.0
-    latency_ns: float = -1.0          # bandwidth model's fixed latency; -1 = preset's row-hit latency
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ from typing import Callable
 import simpy
 
 from memory.dram import Dram
+from memory.config import DramConfigError
 from memory.presets import DramPreset, resolve_dram
 from memory.sram import SramBuffer
 from tlm.channel import Channel, ChannelStats
 from tlm.component import Component
-from tlm.config import SystemConfig
+from tlm.config import ConfigError, SystemConfig
 from tlm.engines.base import Engine, Fabric, Loader, Storer
 from tlm.engines.context import Context, kib
 from tlm.jobs import Job, RecordedJob
@@ -129,7 +130,10 @@ def simulate_programs(programs: Programs, cfg: SystemConfig,
     are kept in ``IterationRun.recorded`` (program order), for replay.
     """
     env = CountingEnvironment()
-    preset = resolve_dram(cfg.dram)
+    try:
+        preset = resolve_dram(cfg.dram)
+    except DramConfigError as exc:
+        raise ConfigError(str(exc)) from None
     dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model)
     buffers = make_buffers(env, cfg)
     channels = make_channels(env, cfg)

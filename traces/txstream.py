@@ -3,7 +3,7 @@
 A recording holds, per simulated iteration, a handful of flat tables (numpy
 structured arrays) describing every job of every engine and every DRAM
 transaction it issued, with the dependencies needed to re-time it; the
-meaning of the tables is ``tlm/replay.py``'s business. This module only stores
+meaning of the tables is ``tlm/app/replay.py``'s business. This module only stores
 and loads them: chunked, gzip-compressed, versioned, written atomically.
 
 Layout::

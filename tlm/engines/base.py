@@ -26,7 +26,7 @@ from memory.sram import SramBuffer
 from tlm.channel import Channel
 from tlm.component import Component
 from tlm.jobs import Access, Job, Scoreboard, Work
-from tlm.payload import Command, Transaction
+from memory.payload import Command, Transaction
 from tlm.stats import Collector, Slice
 
 

@@ -1,10 +1,10 @@
 """Headline validation (DESIGN.md §7, rung 4): the paper's results, ablations, sensitivity.
 
 Everything here is data: each function simulates reference traces on a
-configuration and returns dataclasses; ``reports/validate_view.py`` draws them
+configuration and returns dataclasses; ``tlm/app/validate_view.py`` draws them
 and ``h2learn validate`` wires the two. Nothing is hard-coded but the paper's
 published ranges (REFERENCE.md) and the pass bands derived from them: every
-ratio is read off ``tlm.api.simulate`` results, so a change to any DRAM, PE or
+ratio is read off ``tlm.app.api.simulate`` results, so a change to any DRAM, PE or
 energy parameter changes what comes out.
 
 Pass bands (the issue's acceptance criteria, ``Targets``):
@@ -27,9 +27,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 from reports.energy import CALIBRATION_COMPONENT
 from reports.results import Results, build_results
-from tlm.api import load_trace, resolve_config, run_iterations
+from tlm.app.api import load_trace, resolve_config, run_iterations
 from tlm.config import SystemConfig, config_from_dict
-from tlm.replay import record_stream, replay_runs
+from tlm.app.replay import record_stream, replay_runs
 
 REFERENCE_WORKLOADS = ("mnist-cnn", "nmnist-cnn", "cifar10-cifarnet", "dvsgesture-cnn")
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tlm.sweep import METRICS, Record
+from tlm.app.sweep import METRICS, Record
 
 # Metrics that are fractions of a whole: drawn as percentages.
 SHARE_METRICS = {"dram_utilization", "fe_stall_memory", "lif_stall_memory", "be_stall_memory",

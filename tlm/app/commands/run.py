@@ -22,11 +22,11 @@ from reports.export import layers_csv, results_json, write_atomic
 from reports.render import render_report
 from reports.results import Results, build_results
 from reports.timeline import timeline_bytes
-from tlm.api import load_trace, run_iterations
-from tlm.commands.config import add_config_options, resolve
-from tlm.commands.progress import LazyProgress
+from tlm.app.api import load_trace, run_iterations
+from tlm.app.commands.config import add_config_options, resolve
+from tlm.app.commands.progress import LazyProgress
 from tlm.config import ConfigError
-from tlm.replay import record_stream, replay_runs
+from tlm.app.replay import record_stream, replay_runs
 from tlm.system import DeadlockError
 from traces.errors import TraceError
 

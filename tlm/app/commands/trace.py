@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 from rich.console import Console
 from rich.table import Table
 
-from tlm.commands.progress import LazyProgress
+from tlm.app.commands.progress import LazyProgress
 from traces.errors import TraceError
 from traces.identity import content_sha256, file_sha256
 from traces.netfile import load_network_file

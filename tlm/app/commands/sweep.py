@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-from reports.sweep_view import render_sweep, sweep_view
-from tlm.api import load_trace
+from tlm.app.sweep_view import render_sweep, sweep_view
+from tlm.app.api import load_trace
 from tlm.config import ConfigError
-from tlm.sweep import (METRICS, SweepError, SweepOutcome, SweepSpec, add_dimension,
+from tlm.app.sweep import (METRICS, SweepError, SweepOutcome, SweepSpec, add_dimension,
                        load_sweep_file, parse_grid_option, run_sweep)
 from traces.errors import TraceError
 

@@ -1,6 +1,6 @@
 """Validation on the terminal: the headline table, the checks, ablations and sensitivity plots.
 
-Renderers only format numbers that ``tlm.validate`` computed (ratios, spans,
+Renderers only format numbers that ``tlm.app.validate`` computed (ratios, spans,
 relative speeds, knees); bar lengths are the data step's fractions scaled to
 the bar width.
 """
@@ -11,7 +11,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from tlm.validate import AblationRow, Sweep, Targets, Validation
+from tlm.app.validate import AblationRow, Sweep, Targets, Validation
 
 BAR_WIDTH = 36
 EIGHTHS = " ▏▎▍▌▋▊▉"

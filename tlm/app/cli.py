@@ -1,6 +1,6 @@
 """The ``h2learn`` command: a thin layer over the Python API.
 
-Each command family lives in its own module under ``tlm/commands`` and
+Each command family lives in its own module under ``tlm/app/commands`` and
 registers itself with ``add_parser(subparsers)``; its handler returns the exit
 code. Expected failures (bad trace, bad config) are one line on stderr and
 exit code 2 — never a traceback.
@@ -31,13 +31,13 @@ def package_version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     # Command modules pull in numpy/h5py/simpy; importing them here rather than
     # at module level keeps `h2learn --version` free of that start-up cost.
-    from tlm.commands import analyze as analyze_cmd
-    from tlm.commands import config as config_cmd
-    from tlm.commands import report as report_cmd
-    from tlm.commands import run as run_cmd
-    from tlm.commands import sweep as sweep_cmd
-    from tlm.commands import trace as trace_cmd
-    from tlm.commands import validate as validate_cmd
+    from tlm.app.commands import analyze as analyze_cmd
+    from tlm.app.commands import config as config_cmd
+    from tlm.app.commands import report as report_cmd
+    from tlm.app.commands import run as run_cmd
+    from tlm.app.commands import sweep as sweep_cmd
+    from tlm.app.commands import trace as trace_cmd
+    from tlm.app.commands import validate as validate_cmd
 
     parser = argparse.ArgumentParser(
         prog="h2learn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,

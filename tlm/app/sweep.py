@@ -226,7 +226,7 @@ def run_point(point: SweepPoint) -> Record:
     Top-level so that process pools and Dask workers can pickle it by reference.
     """
     from reports.export import results_json  # heavy imports only where points run
-    from tlm.api import simulate
+    from tlm.app.api import simulate
     from tlm.config import load_config
     from tlm.system import DeadlockError
     from traces.errors import TraceError
@@ -258,7 +258,7 @@ def run_local(points: list[SweepPoint], jobs: int = 1,
     # not fork: the parent may hold h5py handles and rich's refresh thread. A fork
     # server that has imported the simulator once starts each worker in milliseconds.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tlm.api", "reports.export"])
+    context.set_forkserver_preload(["tlm.app.api", "reports.export"])
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(runner, point): point for point in points}
         try:

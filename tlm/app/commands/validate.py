@@ -20,13 +20,13 @@ import time
 
 from rich.console import Console
 
-from reports.validate_view import (ablation_table, render_sensitivity, render_validation,
+from tlm.app.validate_view import (ablation_table, render_sensitivity, render_validation,
                                    targets_line)
-from tlm.commands.config import add_config_options, resolve
-from tlm.commands.progress import LazyProgress
+from tlm.app.commands.config import add_config_options, resolve
+from tlm.app.commands.progress import LazyProgress
 from tlm.config import ConfigError
 from tlm.system import DeadlockError
-from tlm.validate import (REFERENCE_WORKLOADS, dram_sweep, lut_sweep, run_ablations,
+from tlm.app.validate import (REFERENCE_WORKLOADS, dram_sweep, lut_sweep, run_ablations,
                           run_validation)
 from traces.errors import TraceError
 from traces.recipes import ensure_trace, reference_recipe

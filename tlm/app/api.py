@@ -1,6 +1,6 @@
 """The Python API: load a trace, build a system from a config, run, get results.
 
-    from tlm.api import simulate
+    from tlm.app.api import simulate
     results = simulate("mnist.h5", {"dram.preset": "ddr4-3200"})
     print(results.total_cycles, results.speedup)
 
@@ -45,7 +45,7 @@ def run_iterations(reader: TraceReader, cfg: SystemConfig,
                    iterations: list[int] | None = None, record: bool = False) -> list[IterationRun]:
     """Simulate each recorded iteration (all of them by default) on a fresh system.
 
-    ``record`` keeps every job's work for ``tlm.replay.record_stream``.
+    ``record`` keeps every job's work for ``tlm.app.replay.record_stream``.
     """
     chosen = range(reader.meta.iterations) if iterations is None else iterations
     return [simulate_iteration(reader, i, cfg, on_job, record) for i in chosen]

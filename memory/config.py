@@ -1,0 +1,24 @@
+"""The DRAM's own configuration: which part, which timing model, what to override.
+
+The memory package owns it so that a memory target knows bytes and its own settings and
+nothing of the engines; ``tlm.config`` embeds it as the ``[dram]`` section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DramConfigError(ValueError):
+    """A DRAM setting that names no known part or is out of range."""
+
+
+@dataclass(frozen=True)
+class DramConfig:
+    """Off-chip memory. Fields left at 0 take the preset's value."""
+
+    preset: str = "hbm2"              # "hbm2" | "ddr4-3200" | "lpddr4-3200"
+    model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth"
+    channels: int = 0
+    peak_gbps_per_channel: float = 0.0
+    latency_ns: float = -1.0          # bandwidth model's fixed latency; -1 = preset's row-hit latency
