@@ -49,11 +49,11 @@ import simpy
 
 from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span, period_masks
 from memory.dram_stats import (DEFAULT_WINDOW_CYCLES, ChannelCounters, ChannelStats,
-                               DramStats, RefreshClock, WindowedBytes)
+                               DramRecord, DramStats, RefreshClock, WindowedBytes)
 from memory.presets import DramPreset, resolve_dram
 from memory.payload import Transaction
 
-__all__ = ["AccessRecord", "ChannelStats", "Dram", "DramStats", "MODELS"]
+__all__ = ["AccessRecord", "ChannelStats", "Dram", "DramRecord", "DramStats", "MODELS"]
 
 DEFAULT_LOOKAHEAD_BURSTS = 64
 MODELS = ("banked", "bandwidth")
@@ -388,15 +388,14 @@ class Dram:
 
     def bandwidth_windows(self, window_cycles: int = DEFAULT_WINDOW_CYCLES,
                           channel: int | None = None) -> list[tuple[int, float]]:
-        """(window start cycle, achieved GB/s) from 0 to now, all channels or one.
+        """(window start cycle, achieved GB/s) from 0 to now, all channels or one."""
+        return self.record().bandwidth_windows(window_cycles, channel)
 
-        The window is rounded up to a multiple of the recorded resolution (which
-        coarsens on long runs to keep memory bounded).
-        """
+    def record(self) -> DramRecord:
+        """Everything measured so far, frozen: what a run hands to the reports."""
         until = max(float(self.env.now), max(self._state.bus_free))
-        width, total = self._windows.rebinned(window_cycles, until, channel)
-        per_ns = self.clock_mhz / 1e3
-        return [(i * width, float(b) / width * per_ns) for i, b in enumerate(total)]
+        resolution, counts = self._windows.record(until)
+        return DramRecord(self.stats(), self.clock_mhz, until, resolution, counts)
 
     def stats(self) -> DramStats:
         """Aggregate counters as of ``env.now``."""

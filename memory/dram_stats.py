@@ -231,19 +231,48 @@ class WindowedBytes:
         self.counts[:, :pairs.shape[1]] = pairs
         self.window_cycles *= 2
 
-    def rebinned(self, window_cycles: int, until_cycle: float,
-                 channel: int | None = None) -> tuple[int, np.ndarray]:
-        """Counts (one channel or all summed) in windows of ``window_cycles``
-        rounded up to a multiple of ours."""
+    def record(self, until_cycle: float) -> tuple[int, np.ndarray]:
+        """(window cycles, a copy of the counts per channel up to ``until_cycle``)."""
         self.flush()
-        ours = self.counts.sum(axis=0) if channel is None else self.counts[channel]
-        factor = max(1, -(-window_cycles // self.window_cycles))
-        n = int(until_cycle // self.window_cycles) + 1
-        n = -(-n // factor) * factor
-        counts = np.zeros(n)
-        used = min(n, len(ours))
-        counts[:used] = ours[:used]
-        return self.window_cycles * factor, counts.reshape(-1, factor).sum(axis=1)
+        used = min(self.counts.shape[1], int(until_cycle // self.window_cycles) + 1)
+        return self.window_cycles, self.counts[:, :used].copy()
+
+
+def rebin(counts: np.ndarray, resolution_cycles: int, window_cycles: int,
+          until_cycle: float) -> tuple[int, np.ndarray]:
+    """Counts per ``resolution_cycles`` window regrouped into windows of ``window_cycles``
+    rounded up to a multiple of the resolution, from 0 to ``until_cycle``."""
+    factor = max(1, -(-window_cycles // resolution_cycles))
+    n = int(until_cycle // resolution_cycles) + 1
+    n = -(-n // factor) * factor
+    padded = np.zeros(n)
+    used = min(n, len(counts))
+    padded[:used] = counts[:used]
+    return resolution_cycles * factor, padded.reshape(-1, factor).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class DramRecord:
+    """What the DRAM measured in a run, as numbers and arrays: no live model inside."""
+
+    stats: DramStats
+    clock_mhz: float
+    until_cycle: float            # the last cycle the data bus was busy (or the run's end)
+    resolution_cycles: int        # width of the windows in ``window_bytes``
+    window_bytes: np.ndarray      # bytes moved per channel and window (channels × windows)
+
+    def bandwidth_windows(self, window_cycles: int = DEFAULT_WINDOW_CYCLES,
+                          channel: int | None = None) -> list[tuple[int, float]]:
+        """(window start cycle, achieved GB/s) from 0 to the end, all channels or one.
+
+        The window is rounded up to a multiple of the recorded resolution (which
+        coarsens on long runs to keep memory bounded).
+        """
+        counts = (self.window_bytes.sum(axis=0) if channel is None
+                  else self.window_bytes[channel])
+        width, total = rebin(counts, self.resolution_cycles, window_cycles, self.until_cycle)
+        per_ns = self.clock_mhz / 1e3
+        return [(i * width, float(b) / width * per_ns) for i, b in enumerate(total)]
 
 
 class RefreshClock:

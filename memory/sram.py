@@ -20,7 +20,6 @@ because the working set did not fit and was tiled.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,9 +113,10 @@ class SramBuffer:
                 f"{self.capacity_bytes} B ({self.occupied_bytes} B in use)"
                 for req, who in self._who.items() if not req.triggered]
 
-    def access_cycles(self, nbytes: int) -> int:
-        """Cycles the port needs to read or write ``nbytes``."""
-        return math.ceil(nbytes / self.port_bytes_per_cycle) if nbytes > 0 else 0
+    def port_cycles(self, nbytes: int) -> int:
+        """Cycles the port needs to move ``nbytes``: rounded to the nearest cycle, as the
+        DRAM rounds its completions, so an ideal (very wide) port costs nothing."""
+        return round(nbytes / self.port_bytes_per_cycle) if nbytes > 0 else 0
 
     def record_write(self, nbytes: int) -> None:
         self.bytes_written += nbytes

@@ -29,10 +29,10 @@ from rich.text import Text
 
 from reports.findings import (BANDWIDTH_BOUND, ENGINE_PHASES, ENGINE_TITLES, STALL_WARN,
                               fmt_bytes, fraction)
+from tlm.topology import STATES
 
 DEMAND_BOUND = 0.70       # demand at this share of the peak: the layer-phase is bandwidth-bound
 DEMAND_MATERIAL = 0.30    # below this share a layer-phase is not blamed for its engine's stalls
-STATES = ("busy", "stall_memory", "stall_backpressure", "starved", "idle")
 ENGINE_ABBREV = {"fe": "FE", "lif": "LIF unit", "be": "BE", "wue": "WUE"}
 STATE_HEADINGS = {"busy": "busy", "stall_memory": "memory stall",
                   "stall_backpressure": "back-pressure", "starved": "starved", "idle": "idle"}

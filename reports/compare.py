@@ -22,6 +22,7 @@ from rich.text import Text
 
 from reports.render import fmt_bytes, fmt_int, fmt_pct, fmt_pj, fmt_ratio, fmt_seconds
 from reports.results import Results
+from tlm.topology import WAIT_STATES
 
 Format = Callable[[float | None], str]
 TOP_CHANGES = 20
@@ -82,7 +83,7 @@ def engine_metrics(runs: Sequence[Results]) -> list[Metric]:
     found = []
     for name in runs[0].engines:
         rows = [r.engines.get(name) for r in runs]
-        for state in ("busy", "stall_memory", "stall_backpressure", "starved"):
+        for state in WAIT_STATES:
             found.append(metric("engine", f"{name} {state} cycles",
                                 [row[state] if row else None for row in rows], fmt_int))
         found.append(metric("engine", f"{name} busy share",

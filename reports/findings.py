@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tlm.topology import ENGINES
+
 if TYPE_CHECKING:  # results.py imports this module to fill Results.findings
     from reports.results import Results
 
-ENGINE_TITLES = {"fe": "Forward Engine", "lif": "LIF unit", "be": "Backward Engine",
-                 "wue": "Weight Update Engine"}
-ENGINE_PHASES = {"fe": ("forward",), "lif": ("forward", "backward"), "be": ("backward",),
-                 "wue": ("weight_update",)}
+ENGINE_TITLES = {e.name: e.title for e in ENGINES}
+ENGINE_PHASES = {e.name: e.phases for e in ENGINES}
 # What an engine waits for when its input channel is empty (why it starves).
 STARVED_BY = {"fe": "input spikes from its loader", "lif": "x / do tiles from the FE and BE",
               "be": "du and mask tiles from its loader", "wue": "du from the BE"}

@@ -24,13 +24,11 @@ from reports.energy import price_energy
 from reports.findings import derive_findings
 from reports.gpu import gpu_baseline
 from tlm.config import SystemConfig
-from tlm.system import BUFFERS, IterationRun
+from tlm.record import IterationRun
+from tlm.topology import BUFFER_NAMES, ENGINE_NAMES, PHASES, STATES
 from traces.network import Network
 
 SCHEMA_VERSION = "1.2.0"  # 1.1: findings; 1.2: memory_stall_by_channel
-ENGINE_NAMES = ("fe", "lif", "be", "wue")
-STATES = ("busy", "stall_memory", "stall_backpressure", "starved", "idle")
-PHASES = ("forward", "backward", "weight_update")
 BANDWIDTH_WINDOWS = 48
 
 
@@ -103,7 +101,7 @@ def sum_activity(runs: list[IterationRun], names: list[str]) -> dict[str, dict[s
 
 
 def dram_summary(runs: list[IterationRun], cfg: SystemConfig) -> dict[str, Any]:
-    stats = [run.dram.stats() for run in runs]
+    stats = [run.dram.stats for run in runs]
     total_cycles = sum(run.total_cycles for run in runs)
     moved = sum(s.bytes_read + s.bytes_written for s in stats)
     seconds = total_cycles / (cfg.clock_mhz * 1e6)
@@ -163,8 +161,8 @@ def layer_rows(runs: list[IterationRun], network: Network) -> list[dict[str, Any
     rows = []
     for n, spec in enumerate(network.layers):
         for phase in PHASES:
-            parts = [run.collector.layers[(n, phase)] for run in runs
-                     if (n, phase) in run.collector.layers]
+            parts = [run.layers[(n, phase)] for run in runs
+                     if (n, phase) in run.layers]
             if not parts:
                 continue
             ops: Counter = Counter()
@@ -185,8 +183,8 @@ def layer_rows(runs: list[IterationRun], network: Network) -> list[dict[str, Any
 
 def buffer_rows(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
     rows: dict[str, dict[str, int]] = {}
-    for name in BUFFERS:
-        stats = [run.buffers[name].stats() for run in runs]
+    for name in BUFFER_NAMES:
+        stats = [run.buffers[name] for run in runs]
         rows[name] = {"capacity_bytes": stats[0].capacity_bytes,
                       "peak_bytes": max(s.peak_bytes for s in stats),
                       "bytes_read": sum(s.bytes_read for s in stats),
@@ -205,7 +203,7 @@ def action_counts(runs: list[IterationRun], dram: dict[str, Any],
     """Everything the energy model prices: compute actions, SRAM and DRAM traffic."""
     actions: Counter = Counter()
     for run in runs:
-        actions.update(run.collector.actions)
+        actions.update(run.actions)
     for name, row in buffers.items():
         actions[f"sram.{name}.read_bytes"] = row["bytes_read"]
         actions[f"sram.{name}.write_bytes"] = row["bytes_written"]
@@ -231,8 +229,8 @@ def channel_totals(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
     for run in runs:
         for name, stats in run.channels.items():
             row = totals.setdefault(name, Counter())
-            row.update({k: v for k, v in dataclasses.asdict(stats).items() if k != "peak_items"})
-            row["peak_items"] = max(row.get("peak_items", 0), stats.peak_items)
+            row.update({k: v for k, v in stats.items() if k != "peak_items"})
+            row["peak_items"] = max(row.get("peak_items", 0), stats["peak_items"])
     return {name: dict(row) for name, row in totals.items()}
 
 

@@ -24,12 +24,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from tlm.stats import Slice
-from tlm.system import IterationRun
+from tlm.record import IterationRun
+from tlm.topology import ENGINE_NAMES
 
 MAX_SLICES = 1_000_000
 COUNTER_POINTS = 1000        # counter samples per iteration
 H2LEARN_PID, DRAM_PID = 1, 2
-ENGINE_ORDER = ("fe", "lif", "be", "wue")
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def collect_spans(runs: Sequence[IterationRun], max_slices: int) -> tuple[list[S
     """All slices shifted to their iteration's offset; merged when there are too many."""
     spans, offset = [], 0
     for run in runs:
-        spans.extend(as_span(s, offset) for s in run.collector.slices)
+        spans.extend(as_span(s, offset) for s in run.slices)
         offset += run.total_cycles
     if len(spans) <= max_slices:
         return spans, False
@@ -85,7 +85,7 @@ def collect_spans(runs: Sequence[IterationRun], max_slices: int) -> tuple[list[S
 
 def track_sort_key(track: str) -> tuple[int, int, str]:
     engine, _, role = track.partition(".")
-    rank = ENGINE_ORDER.index(engine) if engine in ENGINE_ORDER else len(ENGINE_ORDER)
+    rank = ENGINE_NAMES.index(engine) if engine in ENGINE_NAMES else len(ENGINE_NAMES)
     return rank, {"": 1, "load": 0, "store": 2}.get(role, 3), track
 
 
@@ -181,7 +181,7 @@ def timeline_events(runs: Sequence[IterationRun], clock_mhz: float,
     events += iteration_events(runs, us_per_cycle)
     events += [span_event(s, tids[s.track], us_per_cycle) for s in spans]
     events += counter_events(runs, spans, us_per_cycle)
-    slices = sum(len(run.collector.slices) for run in runs)
+    slices = sum(len(run.slices) for run in runs)
     note = (f"{slices} slices exceed {max_slices}: consecutive slices of one track, kind, "
             "phase and layer were merged" if aggregated else "one event per slice")
     return {"traceEvents": events, "displayTimeUnit": "ns",

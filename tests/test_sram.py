@@ -101,9 +101,9 @@ def test_counters_and_stats(env):
     assert s.to_dict()["name"] == "wue.grad"
 
 
-def test_access_cycles_rounds_up_to_port_width(env):
+def test_port_cycles_round_to_the_nearest_cycle(env):
     buf = SramBuffer(env, "b", 1024, 32)
-    assert [buf.access_cycles(n) for n in (0, 1, 32, 33, 1024)] == [0, 1, 1, 2, 32]
+    assert [buf.port_cycles(n) for n in (0, 1, 32, 33, 1024)] == [0, 0, 1, 1, 32]
 
 
 def test_invalid_use_raises(env):

@@ -48,9 +48,9 @@ def test_one_complete_event_per_slice_in_microseconds(runs: list[IterationRun],
                                                       trace: dict[str, Any]) -> None:
     names = thread_names(trace)
     events = [e for e in trace["traceEvents"] if e["ph"] == "X" and names[e["tid"]] != "iterations"]
-    assert len(events) == sum(len(run.collector.slices) for run in runs)
+    assert len(events) == sum(len(run.slices) for run in runs)
     assert not trace["otherData"]["aggregated"]
-    first = runs[0].collector.slices[0]
+    first = runs[0].slices[0]
     event = next(e for e in events if names[e["tid"]] == first.track)
     assert event["ts"] == pytest.approx(first.start / CLOCK_MHZ)
     assert event["dur"] == pytest.approx((first.end - first.start) / CLOCK_MHZ)
@@ -60,7 +60,7 @@ def test_one_complete_event_per_slice_in_microseconds(runs: list[IterationRun],
         moved[names[e["tid"]]] += e["args"]["bytes"]
     expected = Counter()
     for run in runs:
-        for s in run.collector.slices:
+        for s in run.slices:
             expected[s.track] += s.length_bytes
     assert moved == expected
 
@@ -72,7 +72,7 @@ def test_iterations_laid_end_to_end(runs: list[IterationRun], trace: dict[str, A
     end = max(e["ts"] + e["dur"] for e in trace["traceEvents"] if e["ph"] == "X")
     assert end == pytest.approx(sum(r.total_cycles for r in runs) / CLOCK_MHZ)
     second = [e for e in trace["traceEvents"] if e["ph"] == "X" and e["ts"] >= marks[1]["ts"]]
-    assert len(second) > len(runs[1].collector.slices) // 2
+    assert len(second) > len(runs[1].slices) // 2
 
 
 def test_clock_scales_the_time_axis(runs: list[IterationRun], trace: dict[str, Any]) -> None:
@@ -96,7 +96,7 @@ def test_many_slices_are_merged_and_flagged(runs: list[IterationRun]) -> None:
     assert merged and all(e["args"]["merged_slices"] > 1 for e in merged)
     total = sum(e["args"]["bytes"] for e in small["traceEvents"]
                 if e["ph"] == "X" and "bytes" in e["args"])
-    assert total == sum(s.length_bytes for r in runs for s in r.collector.slices)
+    assert total == sum(s.length_bytes for r in runs for s in r.slices)
 
 
 def span(track: str, layer: int, start: int, end: int, kind: str = "read") -> Span:

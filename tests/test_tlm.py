@@ -85,7 +85,7 @@ def test_all_zero_du_makes_backward_engine_nearly_free(trace_factory):
     path = trace_factory("zero-du", edit=set_du(False))
     run = simulate(path)
     assert run.activity["be"]["busy"] == 0
-    assert sum(p.ops.get("be.mac", 0) for (n, phase), p in run.collector.layers.items()
+    assert sum(p.ops.get("be.mac", 0) for (n, phase), p in run.layers.items()
                if phase == "backward") == 0
 
 
@@ -97,7 +97,7 @@ def test_dense_du_gives_dense_macs_over_lanes(trace_factory):
         meta = reader.meta
     fc2 = meta.network.layers[1]
     dense_macs = fc2.in_neurons * fc2.out_neurons * meta.batch * meta.timesteps
-    assert run.collector.layers[(1, "backward")].ops["be.mac"] == dense_macs
+    assert run.layers[(1, "backward")].ops["be.mac"] == dense_macs
     # 64 outputs over 16 lanes, 10 MACs each: perfectly balanced
     assert run.activity["be"]["busy"] == dense_macs // lanes
 
@@ -115,15 +115,15 @@ def test_deterministic(tiny_trace):
     b = simulate(tiny_trace)
     assert a.total_cycles == b.total_cycles
     assert a.activity == b.activity
-    assert a.collector.slices == b.collector.slices
+    assert a.slices == b.slices
 
 
 def test_refetch_when_luts_do_not_fit(tiny_trace):
     roomy = simulate(tiny_trace)
     cramped = simulate(tiny_trace, **{"fe.lut_buffer_kib": 1})
-    refetch = lambda run: run.buffers["fe.input"].stats().refetch_bytes
+    refetch = lambda run: run.buffers["fe.input"].refetch_bytes
     assert refetch(cramped) > refetch(roomy) == 0
-    assert cramped.dram.stats().bytes_read > roomy.dram.stats().bytes_read
+    assert cramped.dram.stats.bytes_read > roomy.dram.stats.bytes_read
 
 
 def test_all_iterations_are_simulated(tmp_path):

@@ -17,30 +17,24 @@ total. The current wait is kept as a sentence so a deadlock can be explained.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields
 from typing import Any, Generator
 
 import simpy
 
-STATES = ("busy", "stall_memory", "stall_backpressure", "starved")
+from tlm.topology import IDLE, WAIT_STATES
 
 
-@dataclass
 class Activity:
-    """Cycles per state; idle is derived from the run's total."""
+    """Cycles per waiting state (``topology.WAIT_STATES``); idle is derived from the total."""
 
-    busy: int = 0
-    stall_memory: int = 0
-    stall_backpressure: int = 0
-    starved: int = 0
+    def __init__(self) -> None:
+        self.cycles = dict.fromkeys(WAIT_STATES, 0)
 
     def add(self, state: str, cycles: int) -> None:
-        setattr(self, state, getattr(self, state) + cycles)
+        self.cycles[state] += cycles  # an unknown state is a KeyError, not a new bucket
 
     def with_idle(self, total_cycles: int) -> dict[str, int]:
-        counted = {f.name: getattr(self, f.name) for f in fields(self)}
-        counted["idle"] = total_cycles - sum(counted.values())
-        return counted
+        return {**self.cycles, IDLE: total_cycles - sum(self.cycles.values())}
 
 
 class Component(ABC):

@@ -21,8 +21,7 @@ from tlm.engines.context import Context
 from tlm.engines.forward import forward_program
 from tlm.engines.weight_update import weight_update_jobs
 from tlm.jobs import Job
-
-ENGINES = ("fe", "lif", "be", "wue")
+from tlm.topology import ENGINE_NAMES
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Programs:
     wue: list[Job]
 
     def items(self) -> list[tuple[str, list[Job]]]:
-        return [(name, getattr(self, name)) for name in ENGINES]
+        return [(name, getattr(self, name)) for name in ENGINE_NAMES]
 
     @property
     def job_count(self) -> int:

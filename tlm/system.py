@@ -1,8 +1,10 @@
 """Build and wire one H2Learn system for one training iteration, and run it.
 
-This is the only module that creates components and connects them: the DRAM,
-the SRAM buffers, the on-chip channels between engines, and for each engine
-its loader, compute and storer processes running the engine's program.
+This is the only module that creates components and connects them, and it wires
+them from the block diagram in ``tlm/topology.py`` alone: the DRAM, the SRAM
+buffers, the on-chip channels between engines, and for each engine its loader,
+compute and storer processes running the engine's program. Each component is
+handed its own channels and buffers; none looks anything up.
 
 If the event queue empties while some process still has work, the run is
 deadlocked: ``DeadlockError`` names every blocked process and what it waits
@@ -11,40 +13,27 @@ for (a buffer smaller than one tile, a channel nobody fills, ...).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+import dataclasses
 from typing import Callable
 
 import simpy
 
-from memory.dram import Dram
 from memory.config import DramConfigError
-from memory.presets import DramPreset, resolve_dram
+from memory.dram import Dram
+from memory.presets import resolve_dram
 from memory.sram import SramBuffer
-from tlm.channel import Channel, ChannelStats
+from tlm.channel import Channel
 from tlm.component import Component
 from tlm.config import ConfigError, SystemConfig
-from tlm.engines.base import Engine, Fabric, Loader, Storer
+from tlm.engines.base import Engine, Loader, Shared, Storer
 from tlm.engines.context import Context, kib
 from tlm.jobs import Job, RecordedJob
 from tlm.layout import Layout
+from tlm.record import IterationRun, LayerTotals
 from tlm.schedule import Programs, build_programs
 from tlm.stats import Collector
+from tlm.topology import BUFFERS, CHANNELS, LOADER, STORER, buffers_of, channels_into, channels_out_of
 from tlm.traceview import TraceView
-
-# name -> (capacity in KiB from the config, reserved per tile while streaming?)
-BUFFERS: dict[str, tuple[Callable[[SystemConfig], int], bool]] = {
-    "fe.lut": (lambda c: c.fe.lut_buffer_kib, False),
-    "fe.input": (lambda c: c.fe.input_buffer_kib, True),
-    "be.weight": (lambda c: c.be.weight_buffer_kib, False),
-    "be.input": (lambda c: c.be.input_buffer_kib, True),
-    "wue.grad": (lambda c: c.wue.grad_buffer_kib, False),
-    "wue.input": (lambda c: c.wue.input_buffer_kib, True),
-    "wue.output": (lambda c: c.wue.output_buffer_kib, True),
-    "lif.membrane": (lambda c: c.lif.membrane_buffer_kib, False),
-    "lif.input": (lambda c: c.lif.input_buffer_kib, True),
-    "lif.output": (lambda c: c.lif.output_buffer_kib, True),
-}
 
 
 class CountingEnvironment(simpy.Environment):
@@ -63,44 +52,30 @@ class DeadlockError(RuntimeError):
     """The event queue emptied while processes still had work."""
 
 
-@dataclass
-class IterationRun:
-    """Everything measured while simulating one training iteration."""
-
-    total_cycles: int
-    activity: dict[str, dict[str, int]]       # component -> state -> cycles (incl. idle)
-    collector: Collector
-    dram: Dram
-    preset: DramPreset
-    buffers: dict[str, SramBuffer]
-    channels: dict[str, ChannelStats]
-    jobs: int
-    events: int
-    phases: dict[str, tuple[int, int]] = field(default_factory=dict)  # phase -> (first, last)
-    recorded: list[RecordedJob] | None = None                          # with record=True
-    memory_stalls: dict[str, dict[int, int]] = field(default_factory=dict)  # engine -> channel
-
-
 def make_buffers(env: simpy.Environment, cfg: SystemConfig) -> dict[str, SramBuffer]:
-    return {name: SramBuffer(env, name, kib(capacity_kib(cfg)), cfg.sram.port_bytes_per_cycle)
-            for name, (capacity_kib, _) in BUFFERS.items()}
+    return {b.name: SramBuffer(env, b.name, kib(b.capacity_kib(cfg)), cfg.sram.port_bytes_per_cycle)
+            for b in BUFFERS}
 
 
 def make_channels(env: simpy.Environment, cfg: SystemConfig) -> dict[str, Channel]:
-    depth = cfg.pipeline.prefetch_tiles
-    return {"fe->lif": Channel(env, "fe->lif", depth),
-            "be->lif": Channel(env, "be->lif", depth),
-            "be->wue": Channel(env, "be->wue", cfg.pipeline.du_channel_tiles or math.inf)}
+    return {c.name: Channel(env, c.name, c.depth_tiles(cfg)) for c in CHANNELS}
 
 
-def wire_engine(env: simpy.Environment, fabric: Fabric, name: str, program: list[Job],
-                cfg: SystemConfig) -> list[Component]:
-    """Loader, compute and storer of one engine, connected by its prefetch channel."""
+def wire_engine(env: simpy.Environment, shared: Shared, name: str, program: list[Job],
+                cfg: SystemConfig, buffers: dict[str, SramBuffer],
+                channels: dict[str, Channel]) -> list[Component]:
+    """Loader, compute and storer of one engine, connected by its prefetch channel,
+    each given only the engine's own buffers and channels."""
+    own = {b.name: buffers[b.name] for b in buffers_of(name)}
+    streaming = frozenset(b.name for b in buffers_of(name) if b.streaming)
+    inputs = {c.name: channels[c.name] for c in channels_into(name)}
+    outputs = {c.name: channels[c.name] for c in channels_out_of(name)}
     prefetch = Channel(env, f"{name}.prefetch", cfg.pipeline.prefetch_tiles)
     store_queue = simpy.Store(env)
-    return [Loader(env, f"{name}.load", fabric, program, prefetch),
-            Engine(env, name, fabric, program, prefetch, store_queue),
-            Storer(env, f"{name}.store", fabric, store_queue)]
+    return [Loader(env, f"{name}.{LOADER}", shared, program, own, streaming, prefetch),
+            Engine(env, name, shared, program, prefetch, inputs, outputs, own, streaming,
+                   store_queue),
+            Storer(env, f"{name}.{STORER}", shared, own, streaming, store_queue)]
 
 
 def explain_deadlock(components: list[Component], buffers: dict[str, SramBuffer]) -> str:
@@ -121,6 +96,14 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
     return simulate_programs(build_programs(ctx), cfg, on_job, record)
 
 
+def make_dram(env: simpy.Environment, cfg: SystemConfig) -> Dram:
+    try:
+        preset = resolve_dram(cfg.dram)
+    except DramConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    return Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model)
+
+
 def simulate_programs(programs: Programs, cfg: SystemConfig,
                       on_job: Callable[[], None] | None = None,
                       record: bool = False) -> IterationRun:
@@ -130,35 +113,43 @@ def simulate_programs(programs: Programs, cfg: SystemConfig,
     are kept in ``IterationRun.recorded`` (program order), for replay.
     """
     env = CountingEnvironment()
-    try:
-        preset = resolve_dram(cfg.dram)
-    except DramConfigError as exc:
-        raise ConfigError(str(exc)) from None
-    dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model)
+    dram = make_dram(env, cfg)
     buffers = make_buffers(env, cfg)
     channels = make_channels(env, cfg)
-    streaming = frozenset(name for name, (_, streams) in BUFFERS.items() if streams)
-    fabric = Fabric(env, dram, buffers, streaming, channels,
-                    serial=cfg.pipeline.mode == "serial", on_job=on_job)
+    shared = Shared(env, dram, serial=cfg.pipeline.mode == "serial", on_job=on_job)
     recorded = capture(programs, env) if record else None
     for _, program in programs.items():
         for job in program:
             for key in job.signals:
-                fabric.scoreboard.expect(key)
+                shared.scoreboard.expect(key)
     components = [c for name, program in programs.items() if program
-                  for c in wire_engine(env, fabric, name, program, cfg)]
+                  for c in wire_engine(env, shared, name, program, cfg, buffers, channels)]
     for component in components:
         component.start()
     env.run()
     if not all(c.finished for c in components):
         raise DeadlockError(explain_deadlock(components, buffers))
+    return freeze(env, programs, dram, buffers, channels, shared.collector, components, recorded)
+
+
+def freeze(env: CountingEnvironment, programs: Programs, dram: Dram,
+           buffers: dict[str, SramBuffer], channels: dict[str, Channel], collector: Collector,
+           components: list[Component], recorded: list[RecordedJob] | None) -> IterationRun:
+    """The run's plain record: numbers and arrays, no live object."""
     total = int(env.now)
-    return IterationRun(total, {c.name: c.activity.with_idle(total) for c in components},
-                        fabric.collector, dram, preset, buffers,
-                        {name: ch.stats for name, ch in channels.items()},
-                        programs.job_count, env.events_processed, phase_spans(fabric.collector),
-                        recorded, {c.name: dict(c.memory_stall_by_channel) for c in components
-                                   if isinstance(c, Engine)})
+    return IterationRun(
+        total_cycles=total,
+        activity={c.name: c.activity.with_idle(total) for c in components},
+        slices=tuple(collector.slices), actions=dict(collector.actions),
+        layers={key: LayerTotals.of(part) for key, part in collector.layers.items()},
+        dram=dram.record(), preset=dram.preset,
+        buffers={name: b.stats() for name, b in buffers.items()},
+        channels={name: dataclasses.asdict(ch.stats) for name, ch in channels.items()},
+        jobs=programs.job_count, events=env.events_processed,
+        phases=phase_spans(collector),
+        memory_stalls={c.name: dict(c.memory_stall_by_channel) for c in components
+                       if isinstance(c, Engine)},
+        recorded=tuple(recorded) if recorded is not None else None)
 
 
 def capture(programs: Programs, env: simpy.Environment) -> list[RecordedJob]:

@@ -17,7 +17,8 @@ from reports.export import write_atomic
 from reports.results import Results, build_results
 from reports.timeline import timeline_bytes
 from tlm.config import SystemConfig, config_from_dict, load_config
-from tlm.system import IterationRun, simulate_iteration
+from tlm.record import IterationRun
+from tlm.system import simulate_iteration
 from traces.reader import TraceReader, open_trace
 from traces.sample import sample_trace_path
 

@@ -33,8 +33,10 @@ from tlm.costs import TileCost
 from tlm.engines.context import Context
 from tlm.jobs import Access, Job, RecordedJob, Work
 from tlm.layout import Layout
-from tlm.schedule import ENGINES, Programs, build_programs
-from tlm.system import IterationRun, simulate_programs
+from tlm.schedule import Programs, build_programs
+from tlm.record import IterationRun
+from tlm.system import simulate_programs
+from tlm.topology import ENGINE_NAMES
 from traces.network import Network
 from traces.txstream import read_header, read_stream, write_stream
 
@@ -159,7 +161,7 @@ def _work(job: np.void, accesses: np.ndarray, counts: np.ndarray, vocab: Vocabul
 def record_stream(path: str | os.PathLike, meta: Any, cfg: SystemConfig,
                   runs: list[IterationRun], trace: str) -> None:
     """Write the recorded jobs of ``runs`` (simulated with record=True)."""
-    vocab = Vocabulary({"engine": list(ENGINES)})
+    vocab = Vocabulary({"engine": list(ENGINE_NAMES)})
     tables = [to_tables(run.recorded or [], vocab) for run in runs]
     header = {"network": json.loads(meta.network.to_json()), "timesteps": meta.timesteps,
               "batch": meta.batch, "workload": meta.workload, "dataset": meta.dataset,

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from tlm.config import ConfigError, SystemConfig, flatten
+from tlm.topology import ENGINE_NAMES
 
 CLUSTER_HINT = "--scheduler needs Dask distributed: pip install 'h2learn-tlm[cluster]'"
 SAMPLE_TRACE = "sample"   # how the embedded sample trace is named in points and tables
@@ -60,7 +61,7 @@ METRICS: dict[str, tuple[Callable[[dict[str, Any]], float | int | None], bool]] 
     "dram_achieved_gbps": (lambda r: r["dram"]["achieved_gbps"], True),
     "dram_utilization": (lambda r: r["dram"]["utilization"], True),
     **{f"{engine}_stall_memory": ((lambda r, e=engine: _share(r["engines"][e], "stall_memory")),
-                                  False) for engine in ("fe", "lif", "be", "wue")},
+                                  False) for engine in ENGINE_NAMES},
 }
 
 

@@ -17,30 +17,28 @@ lock is nobody's fault and counts as idle.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Callable, Generator, Iterable
+from typing import Any, Callable, Generator, Iterable, NamedTuple
 
 import simpy
 
 from memory.dram import AccessRecord
+from memory.payload import Command, Transaction
 from memory.sram import SramBuffer
 from tlm.channel import Channel
 from tlm.component import Component
 from tlm.jobs import Access, Job, Scoreboard, Work
-from memory.payload import Command, Transaction
 from tlm.stats import Collector, Slice
 
 
-class Fabric:
-    """What the processes of all engines share: DRAM, buffers, channels, scoreboard."""
+class Shared:
+    """What the processes of all engines share: the DRAM, the scoreboard, the statistics
+    collector and, in serial mode, the lock. Channels and buffers are not shared: each
+    component receives its own at construction (``tlm/system.py`` wires them)."""
 
-    def __init__(self, env: simpy.Environment, dram: Any, buffers: dict[str, SramBuffer],
-                 streaming: frozenset[str], channels: dict[str, Channel], serial: bool,
+    def __init__(self, env: simpy.Environment, dram: Any, serial: bool,
                  on_job: Callable[[], None] | None = None) -> None:
         self.env = env
         self.dram = dram
-        self.buffers = buffers
-        self.streaming = streaming  # buffers reserved tile by tile (the others hold a working set)
-        self.channels = channels
         self.on_job = on_job
         self.scoreboard = Scoreboard(env)
         self.collector = Collector()
@@ -54,18 +52,36 @@ class Fabric:
             yield request
             return (yield from generator)
 
-    def transfer(self, accesses: Iterable[Access], command: Command, initiator: str,
-                 phase: str) -> simpy.Event:
+    def transfer(self, accesses: Iterable[Access], buffers: dict[str, SramBuffer],
+                 command: Command, initiator: str, phase: str) -> simpy.Event:
         """Issue one DRAM transaction per access; the event fires when all have
         completed and each buffer's port has moved its share of the bytes."""
         accesses = [a for a in accesses if a.length_bytes > 0]
         events = [self.dram.access(Transaction(command, a.address, a.length_bytes, a.tensor,
                                                a.layer, a.timestep, phase, initiator))
                   for a in accesses]
-        # rounded like the DRAM's completions, so an ideal (huge) port costs nothing
-        port_cycles = max((round(nbytes / self.buffers[name].port_bytes_per_cycle)
+        port_cycles = max((buffers[name].port_cycles(nbytes)
                            for name, nbytes in bytes_per_buffer(accesses).items()), default=0)
         return simpy.AllOf(self.env, events + [self.env.timeout(port_cycles)])
+
+
+class Prefetched(NamedTuple):
+    """A fetched tile on its way from an engine's loader to its compute."""
+
+    job: Job
+    work: Work
+    inputs_ready_at: int    # when its inputs were complete in DRAM (before: starvation)
+    dram_channel: int       # the DRAM channel that delivered it last (-1: no DRAM read)
+
+
+class Dma(Component):
+    """A loader or storer: moves an engine's tiles between DRAM and its own buffers."""
+
+    def __init__(self, env: simpy.Environment, name: str, shared: Shared,
+                 buffers: dict[str, SramBuffer], streaming: frozenset[str]) -> None:
+        super().__init__(env, name)
+        self.shared, self.buffers = shared, buffers
+        self.streaming = streaming  # buffers reserved tile by tile (the others hold a working set)
 
 
 def critical_channel(values: Iterable[Any]) -> int:
@@ -81,16 +97,17 @@ def bytes_per_buffer(accesses: Iterable[Access]) -> dict[str, int]:
     return dict(totals)
 
 
-class Loader(Component):
+class Loader(Dma):
     """DMA read side: fetches each job's tiles ahead of the compute."""
 
-    def __init__(self, env: simpy.Environment, name: str, fabric: Fabric, program: list[Job],
+    def __init__(self, env: simpy.Environment, name: str, shared: Shared, program: list[Job],
+                 buffers: dict[str, SramBuffer], streaming: frozenset[str],
                  prefetch: Channel) -> None:
-        super().__init__(env, name)
-        self.fabric, self.program, self.prefetch = fabric, program, prefetch
+        super().__init__(env, name, shared, buffers, streaming)
+        self.program, self.prefetch = program, prefetch
 
     def run(self) -> Generator[simpy.Event, Any, None]:
-        board = self.fabric.scoreboard
+        board = self.shared.scoreboard
         for job in self.program:
             if job.after:
                 keys = ", ".join(f"{t}[{l}][t={s}]" for t, l, s in job.after)
@@ -99,31 +116,31 @@ class Loader(Component):
             inputs_ready_at = self.env.now
             work = job.prepare()
             yield from self._reserve(work.reads, job)
-            channel = yield from self.fabric.serialized(self._fetch(job, work))
-            yield from self.wait_for(self.prefetch.put((job, work, inputs_ready_at, channel)),
+            channel = yield from self.shared.serialized(self._fetch(job, work))
+            yield from self.wait_for(self.prefetch.put(Prefetched(job, work, inputs_ready_at, channel)),
                                      "stall_backpressure", f"room in {self.prefetch.describe()}")
 
     def _reserve(self, reads: tuple[Access, ...], job: Job) -> Generator:
         for name, nbytes in bytes_per_buffer(reads).items():
-            if name in self.fabric.streaming:
-                yield from self.wait(self.fabric.buffers[name].allocate(nbytes, self.name),
+            if name in self.streaming:
+                yield from self.wait(self.buffers[name].allocate(nbytes, self.name),
                                      "stall_backpressure", f"{nbytes} B in {name} for {job.label}")
 
     def _fetch(self, job: Job, work: Work) -> Generator[Any, Any, int]:
         """Read the job's tiles; returns the DRAM channel that finished last (-1: none)."""
         for name, nbytes in work.holds.items():
-            self.fabric.buffers[name].hold(nbytes)
+            self.buffers[name].hold(nbytes)
         if not work.reads:
             return -1
         start = self.env.now
         done = yield from self.wait(
-            self.fabric.transfer(work.reads, Command.READ, self.name, job.phase),
+            self.shared.transfer(work.reads, self.buffers, Command.READ, self.name, job.phase),
             "busy", f"DRAM reads of {job.label}")
-        collector = self.fabric.collector
+        collector = self.shared.collector
         collector.slices.append(Slice(self.name, "read", job.phase, job.layer, job.timestep,
                                       start, self.env.now, work.read_bytes))
         for access in work.reads:
-            buffer = self.fabric.buffers[access.buffer]
+            buffer = self.buffers[access.buffer]
             buffer.record_write(access.length_bytes)
             if access.refetch:
                 buffer.record_refetch(access.length_bytes)
@@ -136,20 +153,23 @@ class Loader(Component):
 class Engine(Component):
     """Compute side: one tile at a time, for the cycles its pure cost function gives."""
 
-    def __init__(self, env: simpy.Environment, name: str, fabric: Fabric, program: list[Job],
-                 prefetch: Channel, store_queue: simpy.Store) -> None:
+    def __init__(self, env: simpy.Environment, name: str, shared: Shared, program: list[Job],
+                 prefetch: Channel, inputs: dict[str, Channel], outputs: dict[str, Channel],
+                 buffers: dict[str, SramBuffer], streaming: frozenset[str],
+                 store_queue: simpy.Store) -> None:
         super().__init__(env, name)
-        self.fabric, self.program = fabric, program
-        self.prefetch, self.store_queue = prefetch, store_queue
+        self.shared, self.program = shared, program
+        self.prefetch, self.inputs, self.outputs = prefetch, inputs, outputs
+        self.buffers, self.streaming, self.store_queue = buffers, streaming, store_queue
         self.memory_stall_by_channel: Counter = Counter()  # DRAM channel -> stalled cycles
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         for job in self.program:
             work = yield from self._take_inputs(job)
-            yield from self.fabric.serialized(self._compute(job, work))
+            yield from self.shared.serialized(self._compute(job, work))
             self._release_inputs(work)
             for name in job.gives:
-                channel = self.fabric.channels[name]
+                channel = self.outputs[name]
                 yield from self.wait_for(channel.put(job.label), "stall_backpressure",
                                          f"room in {channel.describe()}")
             if work.writes:
@@ -160,23 +180,23 @@ class Engine(Component):
     def _take_inputs(self, job: Job) -> Generator[Any, Any, Work]:
         start = self.env.now
         self.waiting_for = f"tiles of {job.label} from {self.prefetch.describe()}"
-        _, work, inputs_ready_at, channel = yield from self.prefetch.get()
+        tile: Prefetched = yield from self.prefetch.get()
         self.waiting_for = None
         waited = self.env.now - start
-        starved = min(waited, max(0, inputs_ready_at - start))  # upstream had not written it yet
+        starved = min(waited, max(0, tile.inputs_ready_at - start))  # upstream had not written it
         self.activity.add("starved", starved)
         self.activity.add("stall_memory", waited - starved)
-        if waited > starved and channel >= 0:  # blame the channel that delivered it last
-            self.memory_stall_by_channel[channel] += waited - starved
+        if waited > starved and tile.dram_channel >= 0:  # blame the channel that delivered last
+            self.memory_stall_by_channel[tile.dram_channel] += waited - starved
         for name in job.takes:
-            channel = self.fabric.channels[name]
+            channel = self.inputs[name]
             yield from self.wait_for(channel.get(), "starved", f"a tile from {channel.describe()}")
-        return work
+        return tile.work
 
     def _compute(self, job: Job, work: Work) -> Generator:
         start = self.env.now
         yield from self.wait(self.env.timeout(work.cost.cycles), "busy", f"computing {job.label}")
-        collector = self.fabric.collector
+        collector = self.shared.collector
         collector.slices.append(Slice(self.name, "compute", job.phase, job.layer, job.timestep,
                                       start, self.env.now, 0))
         stats = collector.layer(job.layer, job.phase)
@@ -186,30 +206,31 @@ class Engine(Component):
         stats.ops.update(ops)
         stats.skipped.update({f"{self.name}.{op}": n for op, n in work.cost.skipped.items()})
         collector.actions.update(ops)
-        if self.fabric.on_job is not None:
-            self.fabric.on_job()
+        if self.shared.on_job is not None:
+            self.shared.on_job()
 
     def _release_inputs(self, work: Work) -> None:
         for name, nbytes in bytes_per_buffer(work.reads).items():
-            self.fabric.buffers[name].record_read(nbytes)
-            if name in self.fabric.streaming:
-                self.fabric.buffers[name].release(nbytes)
+            self.buffers[name].record_read(nbytes)
+            if name in self.streaming:
+                self.buffers[name].release(nbytes)
 
     def _reserve_outputs(self, job: Job, work: Work) -> Generator:
         for name, nbytes in bytes_per_buffer(work.writes).items():
-            self.fabric.buffers[name].record_write(nbytes)
-            if name in self.fabric.streaming:
-                yield from self.wait(self.fabric.buffers[name].allocate(nbytes, self.name),
+            self.buffers[name].record_write(nbytes)
+            if name in self.streaming:
+                yield from self.wait(self.buffers[name].allocate(nbytes, self.name),
                                      "stall_backpressure", f"{nbytes} B in {name} for results of {job.label}")
 
 
-class Storer(Component):
+class Storer(Dma):
     """DMA write side: drains results to DRAM, then marks them ready."""
 
-    def __init__(self, env: simpy.Environment, name: str, fabric: Fabric,
+    def __init__(self, env: simpy.Environment, name: str, shared: Shared,
+                 buffers: dict[str, SramBuffer], streaming: frozenset[str],
                  store_queue: simpy.Store) -> None:
-        super().__init__(env, name)
-        self.fabric, self.store_queue = fabric, store_queue
+        super().__init__(env, name, shared, buffers, streaming)
+        self.store_queue = store_queue
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         while True:
@@ -219,19 +240,20 @@ class Storer(Component):
             if item is None:
                 return
             job, work = item
-            yield from self.fabric.serialized(self._write(job, work))
+            yield from self.shared.serialized(self._write(job, work))
             for name, nbytes in bytes_per_buffer(work.writes).items():
-                self.fabric.buffers[name].record_read(nbytes)
-                if name in self.fabric.streaming:
-                    self.fabric.buffers[name].release(nbytes)
+                self.buffers[name].record_read(nbytes)
+                if name in self.streaming:
+                    self.buffers[name].release(nbytes)
             for key in job.signals:
-                self.fabric.scoreboard.done(key)
+                self.shared.scoreboard.done(key)
 
     def _write(self, job: Job, work: Work) -> Generator:
         start = self.env.now
-        yield from self.wait(self.fabric.transfer(work.writes, Command.WRITE, self.name, job.phase),
+        yield from self.wait(self.shared.transfer(work.writes, self.buffers, Command.WRITE,
+                                                  self.name, job.phase),
                              "busy", f"DRAM writes of {job.label}")
-        collector = self.fabric.collector
+        collector = self.shared.collector
         collector.slices.append(Slice(self.name, "write", job.phase, job.layer, job.timestep,
                                       start, self.env.now, work.write_bytes))
         collector.layer(job.layer, job.phase).bytes_written += work.write_bytes
