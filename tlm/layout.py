@@ -55,7 +55,16 @@ class Layout:
 
     def du_sample_bytes(self, layer: int, nonzeros: int) -> int:
         """One sample's compressed du: bitmask + non-zero values."""
-        return packed_bytes(self.neurons(layer)) + math.ceil(nonzeros * self.grad_bytes)
+        return self.du_tile_bytes(layer, 1, nonzeros)
+
+    def du_tile_bytes(self, layer: int, samples: int, nonzeros: int) -> int:
+        """A tile of compressed du: each sample's bitmask, then the tile's ``nonzeros``
+        values. The one rule for its size, so a tile is read exactly as it was written."""
+        return samples * packed_bytes(self.neurons(layer)) + math.ceil(nonzeros * self.grad_bytes)
+
+    def spike_tile_bytes(self, layer: int, samples: int) -> int:
+        """A tile of bit-packed spikes (or surrogate masks) of ``samples`` samples."""
+        return samples * packed_bytes(self.neurons(layer))
 
     def address(self, tensor: str, layer: int, timestep: int = 0, sample: int = 0) -> int:
         """Start of a (timestep, sample) tile of a tensor."""

@@ -40,10 +40,10 @@ def backward_job(ctx: Context, n: int, samples: slice, t: int, weights_read: boo
         du = ctx.trace.output_of(n, "du", t, samples)
         h = ctx.trace.input_of(n, "h", t, samples)
         count = du.shape[0]
-        du_bytes = ctx.layout.du_sample_bytes(n, 0) * count + round(int(du.sum()) * cfg.be.grad_bits / 8)
+        du_bytes = ctx.layout.du_tile_bytes(n, count, int(du.sum()))
         reads = [Access("du", n, t, ctx.layout.address("du", n, t, samples.start), du_bytes, "be.input"),
                  Access("h", n - 1, t, ctx.layout.address("h", n - 1, t, samples.start),
-                        count * packed_bytes(layer.in_neurons), "be.input")]
+                        ctx.layout.spike_tile_bytes(n - 1, count), "be.input")]
         address, length = ctx.layout.weights(n)
         if weights_read:
             reads.append(Access("weights", n, t, address, length, "be.weight", weights_refetch))

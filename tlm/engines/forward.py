@@ -61,7 +61,7 @@ def lookup_job(ctx: Context, n: int, channels: range, samples: slice, t: int,
         if layer.kind == "avgpool":  # a pool channel reads only its own input channel
             spikes = spikes[:, channels.start:channels.stop]
         tile = Access("spikes", n - 1, t, ctx.layout.address("spikes", n - 1, t, samples.start),
-                      spikes.shape[0] * packed_bytes(layer.in_neurons), "fe.input", refetch)
+                      ctx.layout.spike_tile_bytes(n - 1, spikes.shape[0]), "fe.input", refetch)
         live = None
         if layer.kind != "avgpool":  # every output-channel tile sees the same patterns
             counts = ctx.memo.setdefault(("live_patterns", n), {})  # a few ints per layer

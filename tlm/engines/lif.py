@@ -59,16 +59,15 @@ def backward_job(ctx: Context, n: int, samples: slice, t: int, loss: bool) -> Jo
     count = samples.stop - samples.start
 
     def prepare() -> Work:
-        tile_bytes = count * packed_bytes(layer.out_neurons)
+        tile_bytes = ctx.layout.spike_tile_bytes(n, count)
         tensors = ("spikes", "h") if loss else ("spikes",)
         reads = tuple(Access(tensor, n, t, ctx.layout.address(tensor, n, t, samples.start),
                              tile_bytes, "lif.input") for tensor in tensors)
         state = math.ceil(count * layer.out_neurons * cfg.be.grad_bits / 8)
         spill_reads, spill_writes = spill_accesses(ctx, n, t, state, t == ctx.timesteps - 1, t == 0)
         nonzeros = int(ctx.trace.output_of(n, "du", t, samples).sum())
-        du_bytes = count * packed_bytes(layer.out_neurons) + math.ceil(nonzeros * cfg.be.grad_bits / 8)
-        du = Access("du", n, t, ctx.layout.address("du", n, t, samples.start), du_bytes,
-                    "lif.output")
+        du = Access("du", n, t, ctx.layout.address("du", n, t, samples.start),
+                    ctx.layout.du_tile_bytes(n, count, nonzeros), "lif.output")
         return Work(reads + spill_reads, (du,) + spill_writes,
                     lif_backward_cost(layer.out_neurons, count, cfg.lif),
                     holds={"lif.membrane": state})

@@ -43,11 +43,10 @@ def update_job(ctx: Context, n: int, samples: slice, group: range, forwarded: bo
         du = np.stack([ctx.trace.output_of(n, "du", t, samples) for t in group])
         count = du.shape[1]
         reads = [Access("spikes", n - 1, t, ctx.layout.address("spikes", n - 1, t, samples.start),
-                        count * packed_bytes(layer.in_neurons), "wue.input") for t in group]
+                        ctx.layout.spike_tile_bytes(n - 1, count), "wue.input") for t in group]
         if not forwarded:
             reads += [Access("du", n, t, ctx.layout.address("du", n, t, samples.start),
-                             ctx.layout.du_sample_bytes(n, 0) * count
-                             + round(int(du[i].sum()) * cfg.be.grad_bits / 8), "wue.input")
+                             ctx.layout.du_tile_bytes(n, count, int(du[i].sum())), "wue.input")
                       for i, t in enumerate(group)]
         writes: tuple[Access, ...] = ()
         if excess > 0:
