@@ -1,4 +1,4 @@
-"""On-chip SRAM buffers: bounded space, counted traffic, port-limited access time.
+"""On-chip SRAM buffers: bounded space, counted traffic, a port that is a process.
 
 A buffer is modelled by what it can hold, not by its contents: its occupancy is
 a bounded *space* resource. A DMA process allocates the bytes of a tile before
@@ -12,6 +12,11 @@ rather than raising, on purpose: the system's deadlock detector then stops the
 run and ``waiting()`` names the buffer, the process and the sizes, e.g.
 ``fe.input_buffer: 'fe.dma' waits for 80000 B, capacity 65536 B``.
 
+The port is a SimPy process of its own: it moves the bytes of one request at a
+time at its width, in arrival order, so a DMA filling a buffer while another
+drains it waits for the port, and each buffer counts its port's busy and
+contention cycles.
+
 Counting happens here, pricing elsewhere: bytes written (fills), bytes read
 (consumption), and refetch bytes — traffic that had to be read from DRAM again
 because the working set did not fit and was tiled.
@@ -20,6 +25,7 @@ because the working set did not fit and was tiled.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +43,8 @@ class BufferStats:
     bytes_read: int
     bytes_written: int
     refetch_bytes: int
+    port_busy_cycles: int = 0     # cycles the port spent moving bytes
+    port_wait_cycles: int = 0     # cycles requests queued behind others for the port
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -55,6 +63,49 @@ class _Space(simpy.Container):
         return granted
 
 
+class SramPort:
+    """A buffer's port as a process: one request at a time, at ``bytes_per_cycle``, FIFO."""
+
+    def __init__(self, env: simpy.Environment, name: str, bytes_per_cycle: int) -> None:
+        self.env, self.name, self.bytes_per_cycle = env, name, bytes_per_cycle
+        self._queue: deque[tuple[int, simpy.Event, float]] = deque()
+        self._wake: simpy.Event | None = None
+        self._serving = False
+        self.busy_cycles = 0
+        self.wait_cycles = 0
+        self.process = env.process(self._serve())
+
+    def cycles(self, nbytes: int) -> int:
+        """Cycles to move ``nbytes``: rounded to the nearest cycle, as the DRAM rounds its
+        completions, so an ideal (very wide) port costs nothing."""
+        return round(nbytes / self.bytes_per_cycle) if nbytes > 0 else 0
+
+    def move(self, nbytes: int) -> simpy.Event:
+        """An event that fires when the port has moved ``nbytes`` (after those queued before)."""
+        cycles = self.cycles(nbytes)
+        if cycles == 0 and not self._serving and not self._queue:
+            return self.env.timeout(0)  # nothing to move and nobody ahead: done now
+        done = self.env.event()
+        self._queue.append((cycles, done, self.env.now))
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+        return done
+
+    def _serve(self):
+        while True:
+            if not self._queue:
+                self._wake = self.env.event()
+                yield self._wake
+            cycles, done, asked_at = self._queue.popleft()
+            self._serving = True
+            self.wait_cycles += int(self.env.now - asked_at)
+            if cycles:
+                yield self.env.timeout(cycles)
+            self.busy_cycles += cycles
+            self._serving = False
+            done.succeed()
+
+
 class SramBuffer:
     """An on-chip scratchpad of ``capacity_bytes`` with a ``port_bytes_per_cycle`` port."""
 
@@ -65,6 +116,7 @@ class SramBuffer:
         self.env, self.name = env, name
         self.capacity_bytes = capacity_bytes
         self.port_bytes_per_cycle = port_bytes_per_cycle
+        self.port = SramPort(env, name, port_bytes_per_cycle)
         self._space = _Space(env, capacity_bytes)
         self._who: dict[ContainerPut, str] = {}
         self.bytes_read = 0
@@ -114,9 +166,8 @@ class SramBuffer:
                 for req, who in self._who.items() if not req.triggered]
 
     def port_cycles(self, nbytes: int) -> int:
-        """Cycles the port needs to move ``nbytes``: rounded to the nearest cycle, as the
-        DRAM rounds its completions, so an ideal (very wide) port costs nothing."""
-        return round(nbytes / self.port_bytes_per_cycle) if nbytes > 0 else 0
+        """Cycles the port needs to move ``nbytes`` when nobody else is using it."""
+        return self.port.cycles(nbytes)
 
     def record_write(self, nbytes: int) -> None:
         self.bytes_written += nbytes
@@ -131,7 +182,9 @@ class SramBuffer:
     def stats(self) -> BufferStats:
         return BufferStats(name=self.name, capacity_bytes=self.capacity_bytes,
                            peak_bytes=self.peak_bytes, bytes_read=self.bytes_read,
-                           bytes_written=self.bytes_written, refetch_bytes=self.refetch_bytes)
+                           bytes_written=self.bytes_written, refetch_bytes=self.refetch_bytes,
+                           port_busy_cycles=self.port.busy_cycles,
+                           port_wait_cycles=self.port.wait_cycles)
 
     def trace_line(self) -> str:
         return (f"{self.name} @{self.env.now}: {self.occupied_bytes}/{self.capacity_bytes} B, "

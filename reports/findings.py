@@ -213,8 +213,21 @@ def refetch_findings(results: Results) -> list[dict[str, Any]]:
     return found
 
 
+def port_findings(results: Results) -> list[dict[str, Any]]:
+    """Buffers whose port made DMA requests queue for a notable share of the run."""
+    found = []
+    for name, buffer in results.buffers.items():
+        share = fraction(buffer.get("port_wait_cycles", 0), results.total_cycles)
+        if share >= STALL_WARN:
+            found.append(finding(
+                "port_contention", name, share, "warning",
+                f"SRAM port contention: DMA requests queued for the port of {name} "
+                f"{share:.0%} of the run (a wider sram.port_bytes_per_cycle would help)"))
+    return found
+
+
 def derive_findings(results: Results) -> list[dict[str, Any]]:
     """Plain-language findings, warnings first, each with the number behind it."""
-    found = (engine_findings(results) + refetch_findings(results) + dram_findings(results)
-             + bottleneck_finding(results))
+    found = (engine_findings(results) + refetch_findings(results) + port_findings(results)
+             + dram_findings(results) + bottleneck_finding(results))
     return sorted(found, key=lambda f: f["severity"] != "warning")

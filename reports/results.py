@@ -28,7 +28,7 @@ from tlm.record import IterationRun
 from tlm.topology import BUFFER_NAMES, ENGINE_NAMES, PHASES, STATES
 from traces.network import Network
 
-SCHEMA_VERSION = "1.2.0"  # 1.1: findings; 1.2: memory_stall_by_channel
+SCHEMA_VERSION = "1.3.0"  # 1.1: findings; 1.2: memory_stall_by_channel; 1.3: buffer ports
 BANDWIDTH_WINDOWS = 48
 
 
@@ -189,7 +189,9 @@ def buffer_rows(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
                       "peak_bytes": max(s.peak_bytes for s in stats),
                       "bytes_read": sum(s.bytes_read for s in stats),
                       "bytes_written": sum(s.bytes_written for s in stats),
-                      "refetch_bytes": sum(s.refetch_bytes for s in stats)}
+                      "refetch_bytes": sum(s.refetch_bytes for s in stats),
+                      "port_busy_cycles": sum(s.port_busy_cycles for s in stats),
+                      "port_wait_cycles": sum(s.port_wait_cycles for s in stats)}
     return rows
 
 

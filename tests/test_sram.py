@@ -114,3 +114,37 @@ def test_invalid_use_raises(env):
         buf.release(10)          # nothing allocated
     with pytest.raises(ValueError):
         SramBuffer(env, "z", 0, 4)
+
+
+def test_the_port_serves_one_request_at_a_time_in_arrival_order(env):
+    buf = SramBuffer(env, "b", 1024, 32)
+    first, second = buf.port.move(320), buf.port.move(64)   # 10 and 2 cycles
+    env.run()
+    assert (first.triggered, second.triggered) == (True, True)
+    assert env.now == 12                  # the second waited for the first
+    s = buf.stats()
+    assert (s.port_busy_cycles, s.port_wait_cycles) == (12, 10)
+
+
+def test_an_idle_port_moves_nothing_for_free(env):
+    buf = SramBuffer(env, "b", 1024, 1 << 20)
+    done = buf.port.move(64)
+    env.run()
+    assert done.triggered and env.now == 0
+    assert buf.stats().port_busy_cycles == 0
+
+
+def test_requests_after_a_gap_do_not_wait(env):
+    buf = SramBuffer(env, "b", 1024, 32)
+    finished = []
+
+    def client(delay, nbytes):
+        yield env.timeout(delay)
+        yield buf.port.move(nbytes)
+        finished.append(env.now)
+
+    env.process(client(0, 320))
+    env.process(client(20, 320))
+    env.run()
+    assert finished == [10, 30]
+    assert buf.stats().port_wait_cycles == 0

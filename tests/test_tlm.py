@@ -134,3 +134,13 @@ def test_all_iterations_are_simulated(tmp_path):
     with open_trace(path) as reader:
         runs = run_iterations(reader, config_from_dict({}))
     assert len(runs) == 2 and all(r.total_cycles > 0 for r in runs)
+
+
+def test_port_contention_shows_when_spill_reads_and_writes_share_a_narrow_port(tiny_trace):
+    # the membrane buffer is too small: its loader re-reads the spilled state while its
+    # storer writes the next spill through the same port
+    narrow = simulate(tiny_trace, **{"sram.port_bytes_per_cycle": 2, "lif.membrane_buffer_kib": 1})
+    wide = simulate(tiny_trace, **{"lif.membrane_buffer_kib": 1})
+    assert narrow.buffers["lif.membrane"].port_wait_cycles > 10 * wide.buffers["lif.membrane"].port_wait_cycles
+    assert narrow.buffers["fe.lut"].port_wait_cycles == 0  # one DMA only: nothing to contend with
+    assert narrow.buffers["lif.membrane"].port_busy_cycles > wide.buffers["lif.membrane"].port_busy_cycles

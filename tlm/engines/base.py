@@ -60,9 +60,9 @@ class Shared:
         events = [self.dram.access(Transaction(command, a.address, a.length_bytes, a.tensor,
                                                a.layer, a.timestep, phase, initiator))
                   for a in accesses]
-        port_cycles = max((buffers[name].port_cycles(nbytes)
-                           for name, nbytes in bytes_per_buffer(accesses).items()), default=0)
-        return simpy.AllOf(self.env, events + [self.env.timeout(port_cycles)])
+        ports = [buffers[name].port.move(nbytes)
+                 for name, nbytes in bytes_per_buffer(accesses).items()]
+        return simpy.AllOf(self.env, events + ports)
 
 
 class Prefetched(NamedTuple):
