@@ -89,3 +89,39 @@ def test_the_reader_sees_imports_inside_functions():
     ("memory.dram", "memory"), ("reports.results", "reports"), ("numpy", None)])
 def test_layer_of(module, layer):
     assert layer_of(module) == layer
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Imports that run when the module loads (not those inside functions or TYPE_CHECKING)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_no_module_imports_itself_back():
+    modules = {module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+    graph = {name: {t for t in module_level_imports(path) if t in modules and t != name}
+             for name, path in modules.items()}
+    # a package imports its submodules to re-export them; that is not a loop back
+    graph = {name: {t for t in targets if not t.startswith(name + ".")}
+             for name, targets in graph.items()}
+    cycles, state = [], {}
+
+    def visit(name: str, stack: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                cycles.append(" -> ".join(stack[stack.index(target):] + [target]))
+            elif target not in state:
+                visit(target, stack + [target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []

@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from tlm.config import BackwardEngineConfig
-from tlm.costs import TileCost, as_neuron_shape
+from tlm.costs.tile import TileCost, as_neuron_shape
 from tlm.functional.geometry import transposed_box_sum
 from traces.network import LayerSpec
 

@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tlm.config import ForwardEngineConfig
-from tlm.costs import TileCost, as_neuron_shape
+from tlm.costs.tile import TileCost, as_neuron_shape
 from tlm.functional.geometry import tap_hits, tap_span
 from traces.network import LayerSpec
 

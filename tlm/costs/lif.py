@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from tlm.config import LifConfig
-from tlm.costs import TileCost
+from tlm.costs.tile import TileCost
 
 FORWARD_OPS_PER_NEURON = {"mul": 1, "add": 1, "select": 1, "compare": 3}
 BACKWARD_OPS_PER_NEURON = {"mul": 1, "add": 1, "select": 2}

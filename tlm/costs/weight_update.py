@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from tlm.config import WeightUpdateEngineConfig
-from tlm.costs import TileCost, as_neuron_shape
+from tlm.costs.tile import TileCost, as_neuron_shape
 from tlm.functional.geometry import box_sum
 from traces.network import LayerSpec
 
