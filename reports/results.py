@@ -23,12 +23,13 @@ from reports.area import area_model
 from reports.energy import price_energy
 from reports.findings import derive_findings
 from reports.gpu import gpu_baseline
+from reports.provenance import input_identity, producer
 from tlm.config import SystemConfig
 from tlm.record import IterationRun
 from tlm.topology import BUFFER_NAMES, ENGINE_NAMES, PHASES, STATES
 from traces.network import Network
 
-SCHEMA_VERSION = "1.3.0"  # 1.1: findings; 1.2: memory_stall_by_channel; 1.3: buffer ports
+SCHEMA_VERSION = "1.3.0"  # 1.1: findings; 1.2: memory_stall_by_channel; 1.3: producer, trace, buffer ports
 BANDWIDTH_WINDOWS = 48
 
 
@@ -56,6 +57,8 @@ class Results:
     simulator: dict[str, Any] = field(default_factory=dict)
     memory_stall_by_channel: dict[str, list[int]] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)  # reports/findings.py
+    producer: dict[str, Any] = field(default_factory=dict)  # reports/provenance.py
+    trace: dict[str, Any] = field(default_factory=dict)     # the input's path and sha256
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -237,7 +240,9 @@ def channel_totals(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
 
 
 def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
-                  wall_seconds: float = 0.0) -> Results:
+                  wall_seconds: float = 0.0, source: Any = None,
+                  source_kind: str = "trace") -> Results:
+    """The results of ``runs``; ``source`` is the file they were simulated from (provenance)."""
     network: Network = meta.network
     preset: DramPreset = runs[0].preset
     total_cycles = sum(run.total_cycles for run in runs)
@@ -277,7 +282,8 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         area_saving=gpu.area_mm2 / area.total_mm2,
         simulator={"wall_seconds": wall_seconds, "jobs": sum(run.jobs for run in runs),
                    "events": sum(run.events for run in runs)},
-        memory_stall_by_channel=memory_stalls(runs, dram["channels"]))
+        memory_stall_by_channel=memory_stalls(runs, dram["channels"]),
+        producer=producer(), trace=input_identity(source, source_kind))
     results.findings = derive_findings(results)
     return results
 

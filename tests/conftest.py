@@ -61,3 +61,27 @@ def trace_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Pat
             made[name] = write_trace(folder / f"{name}.h5", **kwargs)
         return made[name]
     return make
+
+
+@pytest.fixture(autouse=True)
+def results_match_schema(monkeypatch: pytest.MonkeyPatch):
+    """Every results dict the tool produces in a test must match the shipped JSON Schema.
+
+    ``Results.to_dict`` is what every results file and sweep record is written
+    from (``reports.export.results_json``), so checking it here checks every
+    results file the tests write, without each test having to ask.
+    """
+    from reports.results import Results
+    from reports.schema_check import results_errors
+
+    problems: list[str] = []
+    original = Results.to_dict
+
+    def checked(self: Results):
+        data = original(self)
+        problems.extend(results_errors(data)[:5])
+        return data
+
+    monkeypatch.setattr(Results, "to_dict", checked)
+    yield
+    assert problems == [], "a results file breaks reports/results.schema.json"

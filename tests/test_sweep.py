@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def test_expansion_is_the_ordered_cartesian_product() -> None:
     points = expand(spec_of("fe.lut_k=2,4,4", "pipeline.mode=serial,overlap",
                             traces=["a.h5", "b.h5"]))
     assert [(p.trace, p.grid["fe.lut_k"], p.grid["pipeline.mode"]) for p in points][:3] == [
-        ("a.h5", "2", "serial"), ("a.h5", "2", "overlap"), ("a.h5", "4", "serial")]
+        (str(Path("a.h5").resolve()), "2", "serial"), (str(Path("a.h5").resolve()), "2", "overlap"),
+        (str(Path("a.h5").resolve()), "4", "serial")]
     assert len(points) == 2 * 2 * 2 and [p.index for p in points] == list(range(8))
     assert len({p.key for p in points}) == 8
     assert [p.key for p in points] == [p.key for p in expand(spec_of(
@@ -149,7 +151,7 @@ def test_scheduler_without_dask_names_the_extra(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setitem(sys.modules, "distributed", None)   # import distributed -> ImportError
     assert main(["sweep", "--scheduler", "tcp://127.0.0.1:8786",
                  "--out", str(tmp_path / "o")]) == 2
-    assert "pip install 'h2learn-tlm[cluster]'" in capsys.readouterr().err
+    assert "pip install '.[cluster]'" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +200,67 @@ def test_dask_cluster_gives_the_local_results(tmp_path: Path, two_traces: list[s
         assert theirs["status"] == "ok" and a == b, (
             f"point {mine['grid']}: fields differ: {sorted(k for k in a if a[k] != b.get(k))}")
     assert len(lines(tmp_path / "dask" / "points.jsonl")) == 4
+
+
+def test_trace_paths_are_absolute_before_dispatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  trace_factory) -> None:
+    """A worker in another directory (a Dask worker elsewhere) opens the same file."""
+    from conftest import write_trace
+    from tlm.app.sweep import run_point
+    write_trace(tmp_path / "rel.h5", "tiny-mlp", batch=2, timesteps=2)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(tmp_path)
+    spec = spec_of("fe.lut_k=2,4", traces=["rel.h5"])
+
+    def worker_elsewhere(point: SweepPoint) -> dict:
+        os.chdir(elsewhere)
+        try:
+            return run_point(point)
+        finally:
+            os.chdir(tmp_path)
+    outcome = run_sweep(spec, tmp_path / "out", runner=worker_elsewhere)
+    assert [r["status"] for r in outcome.records] == ["ok", "ok"], outcome.failed
+    assert all(r["trace_path"] == str(tmp_path / "rel.h5") for r in outcome.records)
+
+
+def test_a_trace_regenerated_in_place_makes_its_points_stale(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from conftest import write_trace
+    trace = write_trace(tmp_path / "t.h5", "tiny-mlp", batch=2, timesteps=2, seed=1)
+    args = ["sweep", str(trace), "--grid", "fe.lut_k=2,4", "--out", str(tmp_path / "o")]
+    assert main(args) == 0
+    first = {r["grid"]["fe.lut_k"]: r for r in lines(tmp_path / "o" / "points.jsonl")}
+    capsys.readouterr()
+    write_trace(trace, "tiny-mlp", batch=4, timesteps=3, seed=2)     # same path, new content
+    assert main(args) == 0
+    said = " ".join(capsys.readouterr().out.split())   # the summary wraps at 80 columns
+    assert "2 run (2 of them stale: trace content or tool changed), 0 resumed" in said
+    fresh = run_sweep(spec_of("fe.lut_k=2,4", traces=[str(trace)]), tmp_path / "fresh")
+    latest = {r["grid"]["fe.lut_k"]: r for r in lines(tmp_path / "o" / "points.jsonl")[2:]}
+    for k, record in latest.items():
+        assert record["metrics"] == fresh.records[["2", "4"].index(k)]["metrics"]
+        assert record["trace_content_sha256"] != first[k]["trace_content_sha256"]
+        assert record["slot"] == first[k]["slot"] and record["key"] != first[k]["key"]
+
+
+def test_records_carry_producer_trace_hashes_and_effective_config(tmp_path: Path,
+                                                                   two_traces: list[str]) -> None:
+    from traces.identity import content_sha256, file_sha256
+    outcome = run_sweep(spec_of("fe.lut_k=2", traces=two_traces[:1]), tmp_path)
+    record = outcome.records[0]
+    assert record["producer"]["name"] == "h2learn-tlm" and record["producer"]["version"]
+    assert record["trace_sha256"] == file_sha256(two_traces[0])
+    assert record["trace_content_sha256"] == content_sha256(two_traces[0])
+    assert record["config"]["fe.lut_k"] == 2 and "dram.preset" in record["config"]
+
+
+def test_a_journal_from_before_content_keys_is_stale_not_resumed(tmp_path: Path) -> None:
+    spec = spec_of("fe.lut_k=2,4")
+    point = expand(spec)[0]
+    old = {**point_record(point, "ok", None, None, 0.0), "key": point.slot}
+    del old["slot"]
+    (tmp_path / "points.jsonl").write_text(json.dumps(old) + "\n")
+    calls: list[str] = []
+    outcome = run_sweep(spec, tmp_path, runner=fake_runner(calls))
+    assert len(calls) == 2 and outcome.resumed == 0 and outcome.stale == 1

@@ -57,9 +57,11 @@ def simulate(trace: str | os.PathLike | TraceReader | None = None, config: Confi
     """Simulate every iteration of a trace and derive the full results."""
     cfg = resolve_config(config)
     if isinstance(trace, TraceReader):
-        return build_results(trace.meta, cfg, run_iterations(trace, cfg, on_job))
+        return build_results(trace.meta, cfg, run_iterations(trace, cfg, on_job),
+                             source=trace.path)
     with load_trace(trace) as reader:
-        return build_results(reader.meta, cfg, run_iterations(reader, cfg, on_job))
+        return build_results(reader.meta, cfg, run_iterations(reader, cfg, on_job),
+                             source=reader.path)
 
 
 def simulate_with_timeline(trace: str | os.PathLike | None, timeline_path: str | os.PathLike,
@@ -71,7 +73,7 @@ def simulate_with_timeline(trace: str | os.PathLike | None, timeline_path: str |
     cfg = resolve_config(config)
     with load_trace(trace) as reader:
         runs = run_iterations(reader, cfg)
-        results = build_results(reader.meta, cfg, runs)
+        results = build_results(reader.meta, cfg, runs, source=reader.path)
     write_atomic(str(timeline_path), timeline_bytes(runs, str(timeline_path),
                                                     results.config["clock_mhz"]))
     return results

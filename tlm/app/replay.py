@@ -222,4 +222,4 @@ def replay(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> 
     """Python API: replay with dotted overrides given as typed values."""
     sets = [f"{key}={value}" for key, value in (overrides or {}).items()]
     meta, cfg, runs = replay_runs(path, None, sets)
-    return build_results(meta, cfg, runs)
+    return build_results(meta, cfg, runs, source=path, source_kind="recording")

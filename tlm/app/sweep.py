@@ -2,14 +2,22 @@
 
 A sweep is the cartesian product of one or more *grid* dimensions (a dotted
 config key and the values it takes) and one or more traces. Each combination
-is a ``SweepPoint`` with a stable key — a hash of the trace path, the config
-file and every override — so a sweep that is run again in the same output
-folder can skip the points it already completed (resume).
+is a ``SweepPoint`` with two identities. Its *slot* is where it sits in the
+sweep: the trace's absolute path and the resolved configuration. Its *key*
+adds what its numbers depend on beyond that: the trace's content hash
+(``traces.identity.content_sha256``), the tool's version and git commit. A
+sweep run again in the same output folder skips points whose key it already
+completed (resume); a completed record whose slot matches but whose key does
+not — the trace was regenerated in place, or the tool changed — is *stale*:
+the point runs again and the sweep says how many were stale.
+
+Trace paths are made absolute before any point is dispatched, so workers that
+run in another directory (a Dask cluster) read the same files.
 
 Points run through an executor that yields one *record* per finished point:
 in-process (``jobs=1``), on a local process pool (``concurrent.futures``), or
-on a Dask distributed cluster (imported lazily; ``pip install
-'h2learn-tlm[cluster]'``). A record is JSON-ready: the point, status ``ok`` or
+on a Dask distributed cluster (imported lazily; from a checkout ``pip
+install '.[cluster]'``). A record is JSON-ready: the point, status ``ok`` or
 ``failed``, the one-line error, the key metrics and the full results dict. The
 ``SweepJournal`` appends records to ``points.jsonl`` as they arrive, so an
 interrupted sweep loses at most the points in flight, and rewrites
@@ -37,7 +45,7 @@ from typing import Any, Callable, Iterable, Iterator
 from tlm.config import ConfigError, SystemConfig, flatten
 from tlm.topology import ENGINE_NAMES
 
-CLUSTER_HINT = "--scheduler needs Dask distributed: pip install 'h2learn-tlm[cluster]'"
+CLUSTER_HINT = "--scheduler needs Dask distributed: pip install '.[cluster]' (from a checkout)"
 SAMPLE_TRACE = "sample"   # how the embedded sample trace is named in points and tables
 
 Record = dict[str, Any]
@@ -74,11 +82,13 @@ class SweepPoint:
     """One simulation of a sweep: a trace and the overrides applied to the base config."""
 
     index: int
-    key: str
-    trace: str | None                  # None: the embedded sample trace
+    key: str                           # slot + trace content + tool: what resume matches
+    trace: str | None                  # absolute path; None: the embedded sample trace
     grid: dict[str, str]               # the swept keys' values at this point
     overrides: tuple[str, ...]         # base --set values, then the grid values
     config_file: str | None = None
+    slot: str = ""                     # trace path + resolved config: where the point sits
+    trace_content_sha256: str | None = None
 
     @property
     def trace_name(self) -> str:
@@ -165,7 +175,7 @@ def load_sweep_file(path: str | os.PathLike) -> SweepSpec:
 
 
 def point_key(trace: str | None, config_file: str | None, overrides: Iterable[str]) -> str:
-    """A stable 12-hex-digit identity of a point, the same in every run of the sweep.
+    """The point's *slot*: a stable 12-hex-digit name, the same in every run of the sweep.
 
     A point is its trace (by absolute path) and its *resolved* configuration, so
     the same configuration reached by --set, --grid or a config file is one
@@ -183,26 +193,60 @@ def point_key(trace: str | None, config_file: str | None, overrides: Iterable[st
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def trace_content(trace: str | None) -> str | None:
+    """The content hash of a trace (of the embedded sample for None); None if unreadable.
+
+    An unreadable trace fails its points with the reader's own message; its
+    key then cannot match a completed record, so it is never resumed wrongly.
+    """
+    from traces.identity import content_sha256
+    from traces.sample import sample_trace_path
+    try:
+        return content_sha256(trace if trace is not None else sample_trace_path())
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def tool_identity() -> dict[str, Any]:
+    from reports.provenance import producer
+    return producer()
+
+
+def full_key(slot: str, content: str | None, tool: dict[str, Any]) -> str:
+    """The resume key: the slot plus what its numbers also depend on."""
+    text = json.dumps({"slot": slot, "trace_content_sha256": content, "tool": tool},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def absolute(path: str | None) -> str | None:
+    """An absolute path, so that a worker in another directory opens the same file."""
+    return None if path is None else str(Path(path).resolve())
+
+
 def expand(spec: SweepSpec) -> list[SweepPoint]:
     """Every point, in a deterministic order: traces outermost, then the grid as given."""
-    if spec.config_file:
+    config_file = absolute(spec.config_file)
+    if config_file:
         try:
-            Path(spec.config_file).read_text()
+            Path(config_file).read_text()
         except OSError as exc:
             raise SweepError(f"{spec.config_file}: cannot read ({exc.strerror})") from None
     keys = list(spec.grid)
     combos = list(itertools.product(*(spec.grid[key] for key in keys)))
+    tool = tool_identity()
     points: list[SweepPoint] = []
     seen: set[str] = set()
-    for trace in spec.traces:
+    for trace in dict.fromkeys(absolute(t) for t in spec.traces):
+        content = trace_content(trace)
         for values in combos:
             grid = dict(zip(keys, values))
             overrides = tuple(spec.base) + tuple(f"{k}={v}" for k, v in grid.items())
-            key = point_key(trace, spec.config_file, overrides)
-            if key not in seen:  # a trace named twice is simulated once
-                seen.add(key)
-                points.append(SweepPoint(len(points), key, trace, grid, overrides,
-                                         spec.config_file))
+            slot = point_key(trace, config_file, overrides)
+            if slot not in seen:  # a trace named twice is simulated once
+                seen.add(slot)
+                points.append(SweepPoint(len(points), full_key(slot, content, tool), trace,
+                                         grid, overrides, config_file, slot, content))
     return points
 
 
@@ -213,12 +257,25 @@ def key_metrics(results: dict[str, Any]) -> dict[str, float | int | None]:
 def point_record(point: SweepPoint, status: str, error: str | None,
                  results: dict[str, Any] | None, wall_seconds: float) -> Record:
     """The JSON line of one finished point (metrics and results are None when it failed)."""
-    return {"key": point.key, "index": point.index, "trace": point.trace_name,
-            "trace_path": point.trace, "grid": dict(point.grid),
+    return {"key": point.key, "slot": point.slot, "index": point.index,
+            "trace": point.trace_name, "trace_path": point.trace,
+            "trace_content_sha256": point.trace_content_sha256,
+            "trace_sha256": (results or {}).get("trace", {}).get("sha256"),
+            "producer": tool_identity(), "config": effective_config(point),
+            "grid": dict(point.grid),
             "overrides": list(point.overrides), "config_file": point.config_file,
             "status": status, "error": error, "wall_seconds": round(wall_seconds, 4),
             "metrics": key_metrics(results) if results is not None else None,
             "results": results}
+
+
+def effective_config(point: SweepPoint) -> dict[str, Any] | None:
+    """The point's resolved configuration, flat (None when it does not resolve)."""
+    from tlm.config import load_config
+    try:
+        return load_config(point.config_file, point.overrides).flat()
+    except ConfigError:
+        return None
 
 
 def run_point(point: SweepPoint) -> Record:
@@ -381,6 +438,7 @@ class SweepOutcome:
     records: list[Record]
     resumed: int
     wall_seconds: float
+    stale: int = 0   # completed before, but on another trace content or tool: re-run
 
     @property
     def failed(self) -> list[Record]:
@@ -406,6 +464,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1,
     done = {k: r for k, r in journal.load().items() if r["status"] == "ok"}
     records = {p.key: done[p.key] for p in points if p.key in done}
     todo = [p for p in points if p.key not in done]
+    stale = count_stale(todo, done.values())
     grid_keys = list(spec.grid)
     if on_start:
         on_start(len(todo), len(points) - len(todo))
@@ -423,4 +482,15 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1,
     finally:  # interrupted or not, the CSV shows every point in the journal
         journal.write_csv(records.values(), grid_keys)
     ordered = [records[p.key] for p in points if p.key in records]
-    return SweepOutcome(points, ordered, len(points) - len(todo), time.perf_counter() - start)
+    return SweepOutcome(points, ordered, len(points) - len(todo), time.perf_counter() - start,
+                        stale)
+
+
+def count_stale(todo: list[SweepPoint], done: Iterable[Record]) -> int:
+    """Points to run whose slot already has an ok record under another key.
+
+    Records journalled before keys held the trace content and tool have no
+    ``slot``; their ``key`` was the slot, so they are recognised (as stale) too.
+    """
+    slots = {r.get("slot", r["key"]) for r in done}
+    return sum(p.slot in slots for p in todo)

@@ -44,7 +44,8 @@ def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tupl
     with load_trace(args.trace) as reader:
         start = time.perf_counter()
         runs = run_iterations(reader, cfg, on_job=on_job, record=bool(args.record))
-        results = build_results(reader.meta, cfg, runs, time.perf_counter() - start)
+        results = build_results(reader.meta, cfg, runs, time.perf_counter() - start,
+                                source=reader.path)
         if args.record:
             record_stream(args.record, reader.meta, cfg, runs, args.trace or "<sample>")
             say_wrote(args.record)
@@ -54,7 +55,8 @@ def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tupl
 def replay_recording(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
     start = time.perf_counter()
     meta, cfg, runs = replay_runs(args.recording, args.config, args.set, on_job)
-    return build_results(meta, cfg, runs, time.perf_counter() - start), runs
+    return build_results(meta, cfg, runs, time.perf_counter() - start,
+                         source=args.recording, source_kind="recording"), runs
 
 
 def check_outputs(args: argparse.Namespace) -> None:

@@ -73,8 +73,10 @@ def execute(spec: SweepSpec, args: argparse.Namespace) -> SweepOutcome:
 def summary(outcome: SweepOutcome, out: str) -> str:
     failed = len(outcome.failed)
     ran = len(outcome.points) - outcome.resumed
+    stale = (f" ({outcome.stale} of them stale: trace content or tool changed)"
+             if outcome.stale else "")
     return (f"{len(outcome.points)} points: {len(outcome.points) - failed} ok, {failed} failed; "
-            f"{ran} run, {outcome.resumed} resumed from {out}/points.jsonl; "
+            f"{ran} run{stale}, {outcome.resumed} resumed from {out}/points.jsonl; "
             f"{outcome.wall_seconds:.1f} s")
 
 
