@@ -105,6 +105,15 @@ class GpuConfig:
 
 
 @dataclass(frozen=True)
+class TraceConfig:
+    """How the simulator reads the trace: not part of the modelled hardware."""
+
+    # Decoded trace tiles kept in memory (tlm/traceview.py). Bounded in bytes so memory
+    # stays flat in batch and T; results never depend on it, only read time does.
+    cache_mib: int = 32
+
+
+@dataclass(frozen=True)
 class SystemConfig:
     clock_mhz: float = 1000.0
     fe: ForwardEngineConfig = field(default_factory=ForwardEngineConfig)
@@ -116,6 +125,7 @@ class SystemConfig:
     sram: SramConfig = field(default_factory=SramConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
+    trace: TraceConfig = field(default_factory=TraceConfig)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -148,6 +158,7 @@ _RANGES = {  # inclusive bounds
     "dram.channels": (0, 64), "pipeline.du_channel_tiles": (0, 1 << 20),
     "pipeline.prefetch_tiles": (1, 64),
     "energy.calibration_power_w": (0.0, 1e5),
+    "trace.cache_mib": (1, 1 << 20),
 }
 
 

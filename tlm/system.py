@@ -92,7 +92,7 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
     meta = reader.meta
     layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
     ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout,
-                  TraceView(reader, iteration))
+                  TraceView(reader, iteration, cfg.trace.cache_mib << 20))
     return simulate_programs(build_programs(ctx), cfg, on_job, record)
 
 

@@ -2,8 +2,17 @@
 
 Engines ask for the same tile several times (each output-channel tile of the
 Forward Engine re-reads its input spikes; the Backward and Weight Update
-Engines both read du), so a small LRU cache sits in front of the reader.
-Memory stays bounded by the cache size, not by the trace length.
+Engines both read du), so an LRU cache sits in front of the reader. It is
+bounded in bytes (``trace.cache_mib``), not in tiles: a tile's size grows with
+the batch, and a tile count would let memory grow with it.
+
+Reads follow the schedule: every engine walks one layer's timesteps in order
+(forward in time, backward in reverse time), so a miss reads a whole block of
+neighbouring timesteps of that tensor in one HDF5 call — chunk-aligned, since
+a trace stores one timestep per chunk — sized to a quarter of the cache so a
+block never evicts itself. Dataset handles are opened (and checked) once per
+tensor, not once per read: at most three per layer, each with HDF5's
+default 1 MiB chunk cache, for the life of one iteration.
 """
 
 from __future__ import annotations
@@ -14,31 +23,71 @@ import numpy as np
 
 from tlm.layout import INPUT
 from traces.network import Network
+from traces.schema import unpack_bits
 
 TENSOR_NAMES = {"spikes": "output_spikes", "h": "h_mask", "du": "du_nonzero"}
+BLOCK_SHARE = 4  # a block read fills at most 1/BLOCK_SHARE of the cache
+
+Key = tuple[str, int, int]  # (tensor, layer, timestep)
 
 
 class TraceView:
     """Read-through LRU cache of (tensor, layer, timestep) → bool [B, *shape]."""
 
-    def __init__(self, reader, iteration: int, cache_tiles: int = 64) -> None:
-        self.reader, self.iteration, self.cache_tiles = reader, iteration, cache_tiles
+    def __init__(self, reader, iteration: int, cache_bytes: int = 32 << 20) -> None:
+        self.reader, self.iteration, self.cache_bytes = reader, iteration, cache_bytes
         self.network: Network = reader.meta.network
-        self._cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self.timesteps: int = reader.meta.timesteps
+        self._cache: OrderedDict[Key, np.ndarray] = OrderedDict()
+        self._cached_bytes = 0
+        self._datasets: dict[tuple[int, str], object] = {}
+        self.hits = self.misses = self.reads = 0
 
     def get(self, tensor: str, layer: int, timestep: int) -> np.ndarray:
         key = (tensor, layer, timestep)
-        if key in self._cache:
+        value = self._cache.get(key)
+        if value is not None:
             self._cache.move_to_end(key)
-            return self._cache[key]
+            self.hits += 1
+            return value
+        self.misses += 1
+        return self._read_block(tensor, layer, timestep)
+
+    def _source(self, tensor: str, layer: int) -> tuple[int, str, tuple[int, ...]]:
+        """(file layer, dataset name, unpacked sample shape) of one engine-side tensor."""
         if layer == INPUT:
-            value = self.reader.read(self.iteration, 0, "input_spikes", timestep)
-        else:
-            value = self.reader.read(self.iteration, layer, TENSOR_NAMES[tensor], timestep)
+            return 0, "input_spikes", self.network.layers[0].in_shape
+        return layer, TENSOR_NAMES[tensor], self.network.layers[layer].out_shape
+
+    def _read_block(self, tensor: str, layer: int, timestep: int) -> np.ndarray:
+        """Read the aligned block of timesteps holding ``timestep``; cache what is not cached."""
+        file_layer, name, shape = self._source(tensor, layer)
+        dataset = self._datasets.get((file_layer, name))
+        if dataset is None:
+            dataset = self.reader.dataset(self.iteration, file_layer, name)
+            self._datasets[(file_layer, name)] = dataset
+        tile_bytes = max(1, int(np.prod(dataset.shape[1:-1])) * int(np.prod(shape)))
+        span = max(1, min(self.timesteps, self.cache_bytes // BLOCK_SHARE // tile_bytes))
+        start = timestep // span * span
+        stop = min(self.timesteps, start + span)
+        packed = self.reader.read_packed_span(dataset, start, stop)
+        self.reads += 1
+        wanted = None
+        for offset, t in enumerate(range(start, stop)):
+            value = self._cache.get((tensor, layer, t))
+            if value is None:
+                value = unpack_bits(packed[offset], shape)
+                self._put((tensor, layer, t), value)
+            if t == timestep:
+                wanted = value
+        return wanted
+
+    def _put(self, key: Key, value: np.ndarray) -> None:
         self._cache[key] = value
-        if len(self._cache) > self.cache_tiles:
-            self._cache.popitem(last=False)
-        return value
+        self._cached_bytes += value.nbytes
+        while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
+            _, evicted = self._cache.popitem(last=False)
+            self._cached_bytes -= evicted.nbytes
 
     def input_of(self, layer: int, tensor: str, timestep: int, samples: slice) -> np.ndarray:
         """Layer ``layer``'s input-side view of layer-1's tensor, shaped to its in_shape."""

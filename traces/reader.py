@@ -185,7 +185,7 @@ class TraceReader:
                              f"found {ds.dtype} {ds.shape}")
         return ds
 
-    def _load(self, ds: h5py.Dataset, t: int | None) -> np.ndarray:
+    def _load(self, ds: h5py.Dataset, t: int | slice | None) -> np.ndarray:
         try:
             return ds[()] if t is None else ds[t]
         except (OSError, RuntimeError, ValueError) as exc:
@@ -197,6 +197,11 @@ class TraceReader:
         if tensor not in schema.PACKED_TENSORS:
             raise ValueError(f"unknown tensor {tensor!r}; expected one of {schema.PACKED_TENSORS}")
         return self._load(self.dataset(iteration, layer, tensor), t)
+
+    def read_packed_span(self, ds: h5py.Dataset, start: int, stop: int) -> np.ndarray:
+        """Bit-packed uint8 [stop - start, B, packed] of a dataset from ``dataset``: timesteps
+        start..stop-1 in one HDF5 read (whole chunks: a chunk is one timestep)."""
+        return self._load(ds, slice(start, stop))
 
     def read(self, iteration: int, layer: str | int, tensor: str,
              t: int | None = None) -> np.ndarray:

@@ -50,7 +50,7 @@ KEY = np.dtype([("job", "i4"), ("signal", "u1"), ("tensor", "u1"), ("layer", "i4
 LINK = np.dtype([("job", "i4"), ("gives", "u1"), ("channel", "u1")])
 COUNT = np.dtype([("job", "i4"), ("kind", "u1"), ("name", "u2"), ("value", "i8")])
 COUNT_KINDS = ("ops", "skipped", "holds")
-FREE_KEYS = ("dram.", "sram.", "energy.", "gpu.", "clock_mhz", "pipeline.mode",
+FREE_KEYS = ("dram.", "sram.", "energy.", "gpu.", "trace.", "clock_mhz", "pipeline.mode",
              "pipeline.du_channel_tiles")
 TILING_KEYS = ("fe.input_buffer_kib", "be.input_buffer_kib", "wue.input_buffer_kib",
                "wue.output_buffer_kib", "lif.input_buffer_kib", "lif.output_buffer_kib",

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from tlm.config import ConfigError, SystemConfig, load_config
 
-UNITS = {"_kib": "KiB", "_bits": "bit", "_mhz": "MHz", "_gbps_per_channel": "GB/s per channel",
+UNITS = {"_kib": "KiB", "_mib": "MiB", "_bits": "bit", "_mhz": "MHz", "_gbps_per_channel": "GB/s per channel",
          "_ns": "ns", "_per_cycle": "per cycle", "_tiles": "tiles", "lut_k": "inputs/points per LUT",
          "pes": "PEs", "lanes": "lanes", "channels": "channels"}
 
