@@ -35,7 +35,7 @@ REFRESH = os.environ.get("H2LEARN_REFRESH_GOLDEN") == "1"
 CASES = [("tiny-cnn", "tiny-cnn", 4, 4, 1), ("tiny-mlp", "tiny-mlp", 4, 3, 2),
          ("mnist-cnn", "mnist-cnn", 2, 3, 1), ("cifar10-cifarnet", "cifar10-cifarnet", 2, 2, 1)]
 # fields that describe the run environment (wall clock, host, version), not the model
-UNSIMULATED = ("simulator", "provenance")
+UNSIMULATED = ("simulator", "provenance", "producer", "trace")
 
 
 def simulated(results: Results) -> dict:
