@@ -20,7 +20,7 @@ import numpy as np
 
 from memory.presets import DramPreset
 from reports.area import area_model
-from reports.energy import price_energy
+from reports.energy import price_energy, with_state_traffic
 from reports.findings import derive_findings
 from reports.gpu import gpu_baseline
 from tlm.config import SystemConfig
@@ -245,8 +245,10 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
     dram = dram_summary(runs, cfg)
     buffers = buffer_rows(runs)
     capacities = {name: row["capacity_bytes"] for name, row in buffers.items()}
-    energy = price_energy(action_counts(runs, dram, buffers), capacities, cfg, total_cycles,
+    counts = action_counts(runs, dram, buffers)
+    energy = price_energy(counts, capacities, cfg, total_cycles,
                           preset.energy_pj_per_bit, preset.activation_energy_pj)
+    buffers = with_state_traffic(buffers, counts, cfg)  # DMA bytes + the engines' state words
     area = area_model(cfg)
     gpu = gpu_baseline(network, meta.timesteps, meta.batch, cfg.gpu.preset)
     gpu_seconds = gpu.seconds * len(runs)
@@ -259,7 +261,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
                   "batch": meta.batch, "iterations": len(runs),
                   "layers": [{"name": l.name, "kind": l.kind, "in_shape": list(l.in_shape),
                               "out_shape": list(l.out_shape)} for l in network.layers]},
-        config=cfg.to_dict(), total_cycles=total_cycles, seconds=seconds,
+        config=cfg.effective().to_dict(), total_cycles=total_cycles, seconds=seconds,
         iterations=[{"index": i, "cycles": run.total_cycles, "jobs": run.jobs}
                     for i, run in enumerate(runs)],
         phases=phase_cycles(runs),

@@ -344,7 +344,8 @@ def test_lif_costs() -> None:
     cfg = LifConfig(lanes=64)
     forward = lif_forward_cost(100, 3, cfg)
     assert forward.cycles == math.ceil(300 / 64)
-    assert forward.ops == {"mul": 300, "add": 300, "select": 300, "compare": 900}
+    assert forward.ops == {"mul": 300, "add": 300, "select": 300, "compare": 900,
+                           "membrane_read": 300, "membrane_write": 300}
     backward = lif_backward_cost(100, 3, cfg)
     assert backward.cycles == forward.cycles and backward.op("select") == 600
 

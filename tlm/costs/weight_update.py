@@ -14,7 +14,9 @@ output position). For every point group (sample b, output position p):
   the same for every channel (for conv, a box sum of the per-pixel count of
   channels with a non-zero history).
 
-So lookups = Σ_(b, p) nzc · nzi. Each group's lookups form an nzc × nzi
+So lookups = Σ_(b, p) nzc · nzi. Each accumulation is a read-modify-write of
+its dW word in the gradient buffer (``grad_read`` + ``grad_write``, one
+``grad_bits`` word each), in both modes. Each group's lookups form an nzc × nzi
 rectangle that splits evenly over the PE array, and a PE writes or reads one
 LUT entry per cycle, so cycles = ceil((writes + lookups) / pes) — an
 ideal-balance bound, like the Forward Engine's.
@@ -89,7 +91,8 @@ def _lut_cost(layer: LayerSpec, du: np.ndarray, spikes: np.ndarray,
     writes, build_adds = tables * ((1 << steps) - 1), tables * ((1 << steps) - 1 - steps)
     all_tables = points * layer.out_channels
     all_lookups = all_tables * layer.fan_in
-    ops = {"lut_write": writes, "lut_read": lookups, "add": build_adds + lookups}
+    ops = {"lut_write": writes, "lut_read": lookups, "add": build_adds + lookups,
+           "grad_read": lookups, "grad_write": lookups}
     skipped_writes = (all_tables - tables) * ((1 << steps) - 1)
     skipped_adds = (all_tables - tables) * ((1 << steps) - 1 - steps) + all_lookups - lookups
     skipped = {"lut_write": skipped_writes, "lut_read": all_lookups - lookups,
@@ -106,7 +109,8 @@ def _accumulate_cost(layer: LayerSpec, du: np.ndarray, spikes: np.ndarray,
     pairs = np.broadcast_to(np.asarray(nzc, dtype=np.int64) * nzi,
                             (steps, batch, layer.out_positions))
     adds = int(pairs.sum())
-    return TileCost(math.ceil(adds / cfg.pes), {"add": adds}, {"add": dense - adds})
+    return TileCost(math.ceil(adds / cfg.pes),
+                    {"add": adds, "grad_read": adds, "grad_write": adds}, {"add": dense - adds})
 
 
 def weight_update_cost(layer: LayerSpec, du_group: np.ndarray, spikes_in_group: np.ndarray,
