@@ -103,6 +103,19 @@ def bf_neuron_work(layer: LayerSpec, h: np.ndarray, du: np.ndarray, sparsity: st
     return work
 
 
+def bf_packed_cycles(h: np.ndarray, work: np.ndarray, lanes: int, sparsity: str,
+                     macs: int) -> int:
+    """Pairs (sample, neuron) with h = 1 (all, without output sparsity) dealt round-robin."""
+    load = [0] * lanes
+    dealt = 0
+    for gate, value in zip(h.reshape(-1), work.reshape(-1)):
+        if sparsity in ("dual", "output") and not gate:
+            continue
+        load[dealt % lanes] += int(value)
+        dealt += 1
+    return -(-max(load) // macs)
+
+
 def bf_cycles(layer: LayerSpec, work: np.ndarray, lanes: int, mapping: str, macs: int) -> int:
     cycles = 0
     for sample in work:
@@ -218,7 +231,7 @@ BE_LAYERS = [
 
 @pytest.mark.parametrize("layer", BE_LAYERS, ids=lambda l: f"{l.kind}{l.in_shape}s{l.stride}")
 @pytest.mark.parametrize("sparsity", ["dual", "input", "output", "dense"])
-@pytest.mark.parametrize("mapping", ["neuron", "channel"])
+@pytest.mark.parametrize("mapping", ["packed", "neuron", "channel"])
 def test_backward_matches_brute_force(layer: LayerSpec, sparsity: str, mapping: str) -> None:
     rng = np.random.default_rng(3)
     h = rng.random((2,) + layer.in_shape) < 0.4
@@ -230,7 +243,9 @@ def test_backward_matches_brute_force(layer: LayerSpec, sparsity: str, mapping: 
     cost = backward_cost(layer, h, du, cfg)
     assert cost.op("mac") == work.sum()
     assert cost.skip("mac") == dense.sum() - work.sum()
-    assert cost.cycles == bf_cycles(layer, work, 3, mapping, 2)
+    expected = (bf_packed_cycles(h, work, 3, sparsity, 2) if mapping == "packed"
+                else bf_cycles(layer, work, 3, mapping, 2))
+    assert cost.cycles == expected
 
 
 def test_backward_all_zero_du_is_free() -> None:
@@ -258,14 +273,30 @@ def test_backward_balanced_dense_fc_takes_work_over_lanes() -> None:
     assert cost.cycles == 3 * 64 * 10 // 16
 
 
+def test_packed_lanes_save_cycles_in_proportion_to_the_masks() -> None:
+    """An fc layer with fewer inputs than lanes: static mapping gains nothing from h = 0,
+    packing deals only the h = 1 pairs, so a quarter of the mask costs a quarter of the time."""
+    layer = fc(64, 10)
+    du = np.ones((8, 10), bool)
+    full = np.ones((8, 64), bool)
+    quarter = np.zeros((8, 64), bool)
+    quarter[:, ::4] = True
+    for mapping, ratio in (("packed", 0.25), ("neuron", 1.0)):
+        cfg = BackwardEngineConfig(lanes=128, lane_mapping=mapping)
+        dense, sparse = backward_cost(layer, full, du, cfg), backward_cost(layer, quarter, du, cfg)
+        assert sparse.cycles == pytest.approx(ratio * dense.cycles, rel=0.05)
+
+
 def test_backward_imbalance_one_busy_lane_takes_all_the_work() -> None:
     layer = fc(16, 5)
     h = np.zeros((2, 16), bool)
     h[:, [0, 4, 8, 12]] = True   # every active neuron maps to lane 0 of 4
     du = np.ones((2, 5), bool)
-    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4, lane_mapping="neuron"))
     assert cost.op("mac") == 2 * 4 * 5
     assert cost.cycles == cost.op("mac")   # not total / lanes
+    packed = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    assert packed.cycles == cost.op("mac") // 4   # packing deals the 8 active pairs evenly
 
 
 # ---------------------------------------------------------------- Weight Update Engine
@@ -374,8 +405,10 @@ def test_conv_costs_match_brute_force_on_random_geometry(case) -> None:
     h = rng.random((2,) + layer.in_shape) < 0.5
     du = rng.random((2,) + layer.out_shape) < 0.5
     work = bf_neuron_work(layer, h, du, "dual")
-    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4, lane_mapping="neuron"))
     assert cost.op("mac") == work.sum() and cost.cycles == bf_cycles(layer, work, 4, "neuron", 1)
+    packed = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    assert packed.cycles == bf_packed_cycles(h, work, 4, "dual", 1)
 
 
 # ---------------------------------------------------------------- regression: fast paths
@@ -415,7 +448,7 @@ def test_lookup_counts_match_brute_force_on_any_geometry(layer, k, seed, rate) -
 
 
 @settings(max_examples=40, deadline=None)
-@given(any_layer(), st.integers(1, 7), st.sampled_from(["neuron", "channel"]),
+@given(any_layer(), st.integers(1, 7), st.sampled_from(["packed", "neuron", "channel"]),
        st.sampled_from(["dual", "input", "output", "dense"]), st.integers(0, 10_000))
 def test_backward_matches_brute_force_on_any_geometry(layer, lanes, mapping, sparsity, seed) -> None:
     rng = np.random.default_rng(seed)
@@ -427,7 +460,9 @@ def test_backward_matches_brute_force_on_any_geometry(layer, lanes, mapping, spa
     dense = bf_neuron_work(layer, h, du, "dense")
     cost = backward_cost(layer, h, du, cfg)
     assert cost.op("mac") == work.sum() and cost.skip("mac") == dense.sum() - work.sum()
-    assert cost.cycles == bf_cycles(layer, work, lanes, mapping, 2)
+    expected = (bf_packed_cycles(h, work, lanes, sparsity, 2) if mapping == "packed"
+                else bf_cycles(layer, work, lanes, mapping, 2))
+    assert cost.cycles == expected
 
 
 def test_backward_lane_folding_with_many_channels_per_lane_period() -> None:
@@ -437,7 +472,7 @@ def test_backward_lane_folding_with_many_channels_per_lane_period() -> None:
     du = rng.random((3,) + layer.out_shape) < 0.5
     for lanes in (3, 8, 32, 48):      # period 3 (16 % 3 = 1), 1, 2 and 3 channels
         work = bf_neuron_work(layer, h, du, "dual")
-        cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=lanes))
+        cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=lanes, lane_mapping="neuron"))
         assert cost.cycles == bf_cycles(layer, work, lanes, "neuron", 1)
 
 

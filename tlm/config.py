@@ -47,7 +47,8 @@ class BackwardEngineConfig:
     sparsity: str = "dual"            # "dual" | "input" | "output" | "dense"
     lanes: int = 4096
     macs_per_lane_per_cycle: int = 1
-    lane_mapping: str = "neuron"      # "neuron" (i % lanes) | "channel" (channel % lanes)
+    lane_mapping: str = "packed"      # "packed" (h = 1 pairs dealt round-robin) | "neuron"
+                                      # (i % lanes) | "channel" (channel % lanes): ablations
     grad_bits: int = 16
     weight_buffer_kib: int = 8192     # W resident for a whole layer if it fits, else re-streamed
     input_buffer_kib: int = 4096      # du and h tiles
@@ -150,7 +151,7 @@ class SystemConfig:
 _CHOICES = {
     "fe.mode": ("lut", "accumulate"),
     "be.sparsity": ("dual", "input", "output", "dense"),
-    "be.lane_mapping": ("neuron", "channel"),
+    "be.lane_mapping": ("packed", "neuron", "channel"),
     "wue.mode": ("lut", "accumulate"),
     "dram.preset": ("hbm2", "ddr4-3200", "lpddr4-3200"),
     "dram.model": ("banked", "bandwidth"),
