@@ -20,6 +20,7 @@ from tlm.costs import (TileCost, backward_cost, lif_backward_cost, lif_forward_c
                        live_pattern_count, lookup_cost,
                        lut_build_cost, lut_storage_bytes, weight_update_cost)
 from traces.network import LayerSpec, conv_out_size
+from tlm.costs.forward import lookup_pes, lut_replicas
 
 
 def conv(c_in: int, c_out: int, size: int, kernel: int, stride: int, padding: int) -> LayerSpec:
@@ -146,17 +147,33 @@ def test_tile_costs_add_and_sum() -> None:
 
 def test_lut_build_counts_short_last_group() -> None:
     layer = fc(10, 3)  # fan-in 10, k = 4: groups of 4, 4, 2
-    cost = lut_build_cost(layer, ForwardEngineConfig(lut_k=4, pes=8), 3)
+    cost = lut_build_cost(layer, ForwardEngineConfig(lut_k=4, pes=3), 3)  # a PE per channel
     assert cost.op("lut_write") == 3 * (15 + 15 + 3)
     assert cost.op("add") == 3 * (11 + 11 + 1)
     assert cost.op("weight_read") == 30
-    assert cost.cycles == math.ceil(99 / 8)
+    assert cost.cycles == math.ceil(99 / 3)
+
+
+def test_lut_copies_for_spare_pes_are_written_stored_and_bounded_by_the_buffer() -> None:
+    layer = fc(10, 3)  # 3 channels, 9 PEs: each channel's LUTs copied 3 times
+    cfg = ForwardEngineConfig(lut_k=4, pes=9)
+    assert lut_replicas(layer, cfg, 3) == 3 and lookup_pes(layer, cfg, 3) == 9
+    cost = lut_build_cost(layer, cfg, 3)
+    assert cost.op("lut_write") == 3 * 3 * (15 + 15 + 3) and cost.op("add") == 3 * 23
+    one_copy = lut_storage_bytes(layer, cfg, 3)  # 3 channels x 3 groups x 16 entries x 2 B
+    tight = ForwardEngineConfig(lut_k=4, pes=9, lut_buffer_kib=1)  # 1 KiB: 3 copies of 288 B
+    assert one_copy == 288 and lut_replicas(layer, tight, 3) == 3
+    tighter = ForwardEngineConfig(lut_k=4, pes=4096, lut_buffer_kib=1)
+    assert lut_replicas(layer, tighter, 3) == 1024 // 288   # only what fits: fewer PEs work
+    spikes = np.ones((2, 10), bool)
+    slow = lookup_cost(layer, spikes, tighter, 3)
+    assert slow.cycles == math.ceil(slow.op("lut_read") / (3 * (1024 // 288)))
 
 
 def test_lut_build_pooling_is_one_tiny_table() -> None:
     cfg = ForwardEngineConfig(lut_k=4)
-    cost = lut_build_cost(pool(64, 8, 2), cfg, 64)
-    assert cost.op("lut_write") == 15 and cost.op("add") == 11
+    cost = lut_build_cost(pool(64, 8, 2), cfg, 64)  # one table, a copy per PE
+    assert cost.op("lut_write") == 15 * cfg.pes and cost.op("add") == 11
     assert lut_build_cost(fc(10, 3), ForwardEngineConfig(mode="accumulate"), 3) == TileCost()
 
 
@@ -191,7 +208,7 @@ def test_lookup_counts_match_brute_force(layer: LayerSpec, k: int) -> None:
     cost = lookup_cost(layer, spikes, cfg, channels)
     assert cost.op("lut_read") == nonzero * fan_out == cost.op("add")
     assert cost.skip("lut_read") == zero * fan_out  # every zero pattern found is skipped
-    assert cost.cycles == math.ceil(nonzero * fan_out / 5)
+    assert cost.cycles == math.ceil(nonzero * fan_out / lookup_pes(layer, cfg, channels))
     dense = lookup_cost(layer, spikes, ForwardEngineConfig(lut_k=k, skip_zero_patterns=False), channels)
     assert dense.op("lut_read") == (nonzero + zero) * fan_out and dense.skip("lut_read") == 0
 
@@ -330,10 +347,11 @@ def test_weight_update_matches_brute_force(layer: LayerSpec, steps: int) -> None
     tables, lookups = bf_weight_update(layer, du, spikes)
     cost = weight_update_cost(layer, du, spikes, cfg)
     entries = 2 ** steps - 1
-    assert cost.op("lut_write") == tables * entries
+    copies = 1 if tables == 0 else max(1, min(7 // tables, -(-lookups // tables)))
+    assert cost.op("lut_write") == copies * tables * entries
     assert cost.op("lut_read") == lookups
     assert cost.op("add") == tables * (entries - steps) + lookups
-    assert cost.cycles == math.ceil((tables * entries + lookups) / 7)
+    assert cost.cycles == math.ceil((copies * tables * entries + lookups) / 7)
     all_lookups = 2 * layer.out_positions * layer.out_channels * layer.fan_in
     assert cost.skip("lut_read") == all_lookups - lookups
     dense = weight_update_cost(layer, du, spikes, WeightUpdateEngineConfig(
@@ -485,5 +503,8 @@ def test_weight_update_matches_brute_force_on_any_geometry(layer, steps, seed) -
     du = rng.random((steps, 2) + layer.out_shape) < 0.3
     spikes = rng.random((steps, 2) + layer.in_shape) < 0.2
     tables, lookups = bf_weight_update(layer, du, spikes)
-    cost = weight_update_cost(layer, du, spikes, WeightUpdateEngineConfig(lut_k=4))
-    assert (cost.op("lut_write"), cost.op("lut_read")) == (tables * (2 ** steps - 1), lookups)
+    cfg = WeightUpdateEngineConfig(lut_k=4)
+    cost = weight_update_cost(layer, du, spikes, cfg)
+    copies = 1 if tables == 0 else max(1, min(cfg.pes // tables, -(-lookups // tables)))
+    assert (cost.op("lut_write"), cost.op("lut_read")) == (copies * tables * (2 ** steps - 1),
+                                                           lookups)
