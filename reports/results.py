@@ -250,7 +250,8 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
                           preset.energy_pj_per_bit, preset.activation_energy_pj)
     buffers = with_state_traffic(buffers, counts, cfg)  # DMA bytes + the engines' state words
     area = area_model(cfg)
-    gpu = gpu_baseline(network, meta.timesteps, meta.batch, cfg.gpu.preset)
+    gpu = gpu_baseline(network, meta.timesteps, meta.batch, cfg.gpu.preset, cfg.gpu.optimizer,
+                       cfg.gpu.launch_us)
     gpu_seconds = gpu.seconds * len(runs)
     gpu_energy_j = gpu.energy_j * len(runs)
     energy_j = energy.total_pj * 1e-12
@@ -273,7 +274,12 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         energy_pj={"total": energy.total_pj, "breakdown": dict(energy.by_component)},
         area_mm2={"total": area.total_mm2, "breakdown": dict(area.by_component)},
         gpu={"name": gpu.name, "seconds": gpu_seconds, "energy_j": gpu_energy_j,
-             "area_mm2": gpu.area_mm2, "power_w": gpu.power_w},
+             "area_mm2": gpu.area_mm2, "power_w": gpu.power_w,
+             "optimizer": gpu.optimizer,
+             "energy_breakdown_j": {"idle": gpu.idle_energy_j * len(runs),
+                                    "dynamic": gpu.dynamic_energy_j * len(runs),
+                                    **{f"phase.{phase}": j * len(runs)
+                                       for phase, j in gpu.by_phase_energy_j.items()}}},
         speedup=gpu_seconds / seconds if seconds else float("inf"),
         energy_saving=gpu_energy_j / energy_j if energy_j else float("inf"),
         area_saving=gpu.area_mm2 / area.total_mm2,

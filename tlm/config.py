@@ -106,6 +106,8 @@ class EnergyConfig:
 @dataclass(frozen=True)
 class GpuConfig:
     preset: str = "v100"
+    optimizer: str = "sgd"            # "sgd": the WUE's own update, a fair comparison | "adam"
+    launch_us: float = 5.0            # per-kernel launch floor, µs (published range 2-20)
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ _CHOICES = {
     "pipeline.mode": ("serial", "overlap"),
     "energy.tech": ("28nm", "45nm"),
     "gpu.preset": ("v100", "a100"),
+    "gpu.optimizer": ("sgd", "adam"),
 }
 _RANGES = {  # inclusive bounds
     "fe.lut_k": (1, 12), "wue.lut_k": (1, 12),
@@ -165,6 +168,7 @@ _RANGES = {  # inclusive bounds
     "pipeline.prefetch_tiles": (1, 64),
     "energy.calibration_power_w": (0.0, 1e5),
     "energy.clock_control_fraction": (0.0, 2.0),
+    "gpu.launch_us": (0.1, 1000.0),
 }
 
 
