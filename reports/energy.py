@@ -24,14 +24,22 @@ Pricing rules (docs/energy-area-gpu.md gives the numbers):
 * ``lif.mul`` / ``lif.add`` at ``membrane_bits``; ``lif.compare`` and
   ``lif.select`` (threshold/mask compares, reset and mask multiplexers) are
   priced as an add of that width — an upper bound for a multiplexer.
-* ``sram.<buffer>.read_bytes`` / ``write_bytes``: buffers are accessed in 64-bit
-  words (CACTI's word), so a byte costs an eighth of a 64-bit access.
-* DRAM: bits moved × pJ/bit + activations × activation energy (REFERENCE.md).
+* ``lif.membrane_read`` / ``_write`` and ``wue.grad_read`` / ``_write``: the
+  state the engines keep on chip (membrane potential or du carry; dW
+  accumulators), one word of ``membrane_bits`` / ``grad_bits`` in the lane's or
+  PE's own bank of that buffer (``default_sram_banks``); booked to the buffer's
+  ``sram_<buffer>`` component, next to its DMA traffic.
+* ``sram.<buffer>.read_bytes`` / ``write_bytes`` (DMA traffic): buffers are
+  accessed in 64-bit words (CACTI's word), so a byte costs an eighth of a
+  64-bit access.
+* DRAM: bits moved × pJ/bit + activations × activation energy (the preset's
+  datasheet-derived figures, docs/dram.md).
+* Clock tree and control: ``energy.clock_control_fraction`` × the on-chip
+  dynamic energy (compute + SRAM), an assumption (docs/energy-area-gpu.md).
 * Leakage: leakage power density × die area (``reports.area``) × runtime.
-* Calibration: ``energy.calibration_power_w`` × runtime, booked as its own
-  component ``calibration``. It is not a physical model: it is the constant
-  power the paper's energy savings imply on top of what this model prices
-  (docs/assumptions.md); set it to 0 for the first-principles energy alone.
+* Calibration (off by default): ``energy.calibration_power_w`` × runtime,
+  booked as its own component ``calibration``. It is not a physical model; it
+  appears only when a config (configs/paper-calibrated.toml) sets it.
 """
 
 from __future__ import annotations
@@ -50,7 +58,15 @@ COMPUTE_COMPONENTS: dict[str, str] = {
     "wue.add": "wue_compute", "wue.mul": "wue_compute", "wue.lut_read": "wue_lut",
     "wue.lut_write": "wue_lut",
     "lif.mul": "lif", "lif.add": "lif", "lif.compare": "lif", "lif.select": "lif",
+    "lif.membrane_read": "sram_lif.membrane", "lif.membrane_write": "sram_lif.membrane",
+    "wue.grad_read": "sram_wue.grad", "wue.grad_write": "sram_wue.grad",
 }
+# Priced per word, not per byte, and carried as state (not DMA): key -> (buffer, word bits field).
+STATE_ACCESSES: dict[str, tuple[str, str]] = {
+    "lif.membrane_read": ("lif.membrane", "read"), "lif.membrane_write": ("lif.membrane", "write"),
+    "wue.grad_read": ("wue.grad", "read"), "wue.grad_write": ("wue.grad", "write"),
+}
+CLOCK_CONTROL_COMPONENT = "clock_control"
 DRAM_KEYS = ("dram.read_bytes", "dram.write_bytes", "dram.activations")
 SRAM_ACCESS_BITS = 64  # buffers are read and written in CACTI's 64-bit words
 CALIBRATION_COMPONENT = "calibration"  # energy.calibration_power_w × runtime
@@ -101,7 +117,13 @@ def default_sram_banks(cfg: SystemConfig) -> dict[str, int]:
     buffers serve wide sequential words and are priced as one macro each.
     Pass ``sram_banks={"fe.lut": 1}`` to price the FE LUT as one macro.
     """
-    return {"fe.lut": cfg.fe.pes, "wue.lut": cfg.wue.pes}
+    return {"fe.lut": cfg.fe.pes, "wue.lut": cfg.wue.pes,
+            "lif.membrane": cfg.lif.lanes, "wue.grad": cfg.wue.pes}
+
+
+def state_word_bits(cfg: SystemConfig) -> dict[str, int]:
+    """Word width of each buffer that holds engine state."""
+    return {"lif.membrane": cfg.lif.membrane_bits, "wue.grad": cfg.be.grad_bits}
 
 
 def action_energies_pj(cfg: SystemConfig, capacities: Mapping[str, int],
@@ -113,7 +135,7 @@ def action_energies_pj(cfg: SystemConfig, capacities: Mapping[str, int],
     be_bank = _bank_bytes("be.weight", capacities, banks) / cfg.be.lanes  # a lane's own bank
     mem_bits, grad_bits = cfg.lif.membrane_bits, cfg.be.grad_bits
     lif_add = tech.int_add_pj(mem_bits, node)
-    return {
+    return {**_state_prices(cfg, capacities, banks),
         "fe.add": tech.int_add_pj(cfg.fe.lut_entry_bits, node),
         "fe.lut_read": tech.sram_read_pj(fe_bank, cfg.fe.lut_entry_bits, node),
         "fe.lut_write": tech.sram_write_pj(fe_bank, cfg.fe.lut_entry_bits, node),
@@ -127,6 +149,18 @@ def action_energies_pj(cfg: SystemConfig, capacities: Mapping[str, int],
         "lif.mul": tech.int_mult_pj(mem_bits, node), "lif.add": lif_add,
         "lif.compare": lif_add, "lif.select": lif_add,
     }
+
+
+def _state_prices(cfg: SystemConfig, capacities: Mapping[str, int],
+                  banks: Mapping[str, int]) -> dict[str, float]:
+    """pJ per state word access (membrane, dW), in the accessing lane's own bank."""
+    bits = state_word_bits(cfg)
+    prices = {}
+    for key, (buffer, kind) in STATE_ACCESSES.items():
+        bank = _bank_bytes(buffer, capacities, banks)
+        access = tech.sram_read_pj if kind == "read" else tech.sram_write_pj
+        prices[key] = access(bank, bits[buffer], cfg.energy.tech)
+    return prices
 
 
 def price_energy(counts: Mapping[str, int], buffer_capacities_bytes: Mapping[str, int],
@@ -146,15 +180,17 @@ def price_energy(counts: Mapping[str, int], buffer_capacities_bytes: Mapping[str
     for key, component in COMPUTE_COMPONENTS.items():
         parts[component] = parts.get(component, 0.0) + counts.get(key, 0) * prices[key]
     for buffer, (read_b, write_b) in sorted(_sram_traffic(counts).items()):
-        parts[f"sram_{buffer}"] = _sram_pj(buffer, read_b, write_b, capacities, banks, cfg)
+        parts[f"sram_{buffer}"] = (parts.get(f"sram_{buffer}", 0.0)
+                                   + _sram_pj(buffer, read_b, write_b, capacities, banks, cfg))
+    dynamic_pj = sum(parts.values())  # compute + SRAM: what the clock tree and control serve
     dram_bytes = counts.get("dram.read_bytes", 0) + counts.get("dram.write_bytes", 0)
     activations = counts.get("dram.activations", 0)
     parts["dram"] = dram_bytes * 8 * dram_pj_per_bit + activations * dram_activation_pj
+    parts[CLOCK_CONTROL_COMPONENT] = cfg.energy.clock_control_fraction * dynamic_pj
     runtime_s = total_cycles * cfg.cycle_ns * 1e-9
     parts["leakage"] = leakage_w(cfg) * runtime_s * 1e12
-    # Not physics: the explicit paper-matching power of docs/assumptions.md, kept as its
-    # own component so that the modelled energy (total minus this) stays visible.
-    parts[CALIBRATION_COMPONENT] = cfg.energy.calibration_power_w * runtime_s * 1e12
+    if cfg.energy.calibration_power_w > 0:  # opt-in, not physics: its own visible component
+        parts[CALIBRATION_COMPONENT] = cfg.energy.calibration_power_w * runtime_s * 1e12
     return EnergyBreakdown(sum(parts.values()), parts, runtime_s)
 
 
@@ -209,3 +245,20 @@ def _check_counts(counts: Mapping[str, int], total_cycles: int) -> None:
             raise ValueError(f"count {key!r}: not a priced action (see reports.energy)")
         if value < 0:
             raise ValueError(f"count {key!r}: {value}, expected >= 0")
+
+
+def with_state_traffic(buffers: Mapping[str, Mapping[str, int]], counts: Mapping[str, int],
+                       cfg: SystemConfig) -> dict[str, dict[str, int]]:
+    """Buffer rows with the engines' state accesses added to their DMA bytes.
+
+    The SRAM buffer models count what DMA moves; the membrane and dW words the
+    lanes read and write every step are counted by the cost functions. A report
+    of buffer traffic shows both.
+    """
+    rows = {name: dict(row) for name, row in buffers.items()}
+    bits = state_word_bits(cfg)
+    for key, (buffer, kind) in STATE_ACCESSES.items():
+        if buffer in rows:
+            field = "bytes_read" if kind == "read" else "bytes_written"
+            rows[buffer][field] += counts.get(key, 0) * bits[buffer] // 8
+    return rows

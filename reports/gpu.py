@@ -17,14 +17,23 @@ Each launched kernel costs (a roofline with a launch floor)::
 * ``launch_s``: PyTorch eager dispatch + CUDA launch per op; the CPU issues ops
   asynchronously, so a kernel longer than that hides it (hence ``max``).
 
-Kernels run one after another on one stream; time is their sum. Energy is an
-average board power (a fraction of TDP) × time. Every factor is a documented
+Kernels run one after another on one stream; time is their sum. The weight
+update is the accelerator's own optimizer (plain SGD, ``optimizer="sgd"``)
+unless Adam is asked for, so that the comparison runs the same algorithm.
+
+Power depends on how busy the GPU is. Each kernel draws the board's idle
+power plus a dynamic share proportional to its utilisation u — the larger of
+its achieved fraction of peak FLOP/s and of peak DRAM bandwidth —
+``P = idle_w + (tdp_w - idle_w) · u``; a launch-bound kernel (u ≈ 0) draws
+about the idle power. Energy is Σ P · t over the kernels, reported as idle
+(static) and dynamic parts and by phase. Every factor is a documented
 assumption in ``GpuSpec`` / the constants below; docs/energy-area-gpu.md
-derives the kernel counts.
+gives their sources and derives the kernel counts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -47,10 +56,12 @@ class GpuSpec:
     gemm_efficiency: float = 0.70
     # assumption: STREAM-like kernels reach ~85-90% of HBM2 peak
     bw_efficiency: float = 0.85
-    # REFERENCE.md: a launch costs "a few µs"; eager PyTorch dispatch is of that order
+    # PyTorch eager per-op CPU cost ~5-7 µs (pytorch/pytorch#41383); 2-20 µs is the
+    # published range (docs/energy-area-gpu.md), swept by `validate --sensitivity`
     launch_s: float = 5e-6
-    # assumption: launch- and memory-bound small-batch training draws well below TDP
-    power_fraction_of_tdp: float = 0.6
+    # board power with a CUDA context and no work: V100-SXM2 nvidia-smi reports
+    # 53-66 W (NVIDIA/nvidia-docker#1076: 56.58 W; zai-org/GLM-130B#32: 53 W / 66 W)
+    idle_w: float = 57.0
 
 
 # V100 SXM2: REFERENCE.md (NVIDIA V100 datasheet / whitepaper); 80 SMs (Volta whitepaper).
@@ -58,7 +69,9 @@ class GpuSpec:
 # 400 W) and Ampere whitepaper (826 mm², 7 nm, 108 SMs).
 GPU_PRESETS: dict[str, GpuSpec] = {
     "v100": GpuSpec("NVIDIA V100 SXM2", 815.0, 15.7, 125.0, 900.0, 300.0, 80, 12),
-    "a100": GpuSpec("NVIDIA A100 SXM4 40GB", 826.0, 19.5, 312.0, 1555.0, 400.0, 108, 7),
+    # A100 idle with a context: no measurement in hand; the V100's share of TDP (19 %)
+    "a100": GpuSpec("NVIDIA A100 SXM4 40GB", 826.0, 19.5, 312.0, 1555.0, 400.0, 108, 7,
+                    idle_w=76.0),
 }
 
 BYTES_PER_VALUE = 4          # FP32 tensors, as the STBP code trains
@@ -73,6 +86,10 @@ LIF_BWD_KERNELS = 11
 STATE_INIT_KERNELS = 1       # torch.zeros for the layer's mem/spike state, once per iteration
 ADAM_KERNELS = 8             # single-tensor Adam: 2 moment updates ×2, sqrt, div, add eps, addcdiv
 ADAM_TENSOR_ACCESSES = 3     # per kernel: ~2 weight-sized reads and 1 write
+SGD_KERNELS = 1              # plain SGD, as the WUE: p.add_(grad, alpha=-lr), one kernel
+SGD_TENSOR_ACCESSES = 3      # read w, read dW, write w
+OPTIMIZERS = {"sgd": (SGD_KERNELS, SGD_TENSOR_ACCESSES, 2),    # (kernels, accesses, flops/w)
+              "adam": (ADAM_KERNELS, ADAM_TENSOR_ACCESSES, 2)}
 LOSS_FIXED_KERNELS = 8       # divide by T, MSE fwd (sub, pow, mean), bwd (4)
 
 
@@ -88,6 +105,11 @@ class GpuKernel:
     bytes: float            # per launch
     seconds: float          # per launch
     launch_bound: bool
+    power_w: float = 0.0    # board power while it runs
+
+    @property
+    def energy_j(self) -> float:
+        return self.count * self.seconds * self.power_w
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,13 @@ class GpuEstimate:
     by_phase_s: dict[str, float]
     by_layer_s: dict[str, float]
     kernels: tuple[GpuKernel, ...] = field(repr=False)
+    idle_energy_j: float = 0.0            # idle_w × time: what the board draws doing nothing
+    by_phase_energy_j: dict[str, float] = field(default_factory=dict)
+    optimizer: str = "sgd"
+
+    @property
+    def dynamic_energy_j(self) -> float:
+        return self.energy_j - self.idle_energy_j
 
     @property
     def launch_bound_fraction(self) -> float:
@@ -121,16 +150,26 @@ def get_gpu(preset: str) -> GpuSpec:
         raise ValueError(f"GPU preset {preset!r}: expected one of {known}") from None
 
 
-def gpu_baseline(network: Network, timesteps: int, batch: int, preset: str = "v100") -> GpuEstimate:
-    """Estimate one BPTT iteration (forward over T, backward over T, optimizer step)."""
+def gpu_baseline(network: Network, timesteps: int, batch: int, preset: str = "v100",
+                 optimizer: str = "sgd", launch_us: float | None = None) -> GpuEstimate:
+    """Estimate one BPTT iteration (forward over T, backward over T, optimizer step).
+
+    ``launch_us`` replaces the preset's launch floor (a sensitivity knob).
+    """
     if timesteps < 1 or batch < 1:
         raise ValueError(f"timesteps {timesteps}, batch {batch}: expected >= 1")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"GPU optimizer {optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
     gpu = get_gpu(preset)
+    if launch_us is not None:
+        if not launch_us > 0:
+            raise ValueError(f"GPU launch {launch_us} µs: expected > 0")
+        gpu = dataclasses.replace(gpu, launch_s=launch_us * 1e-6)
     rows = [(layer.name, row) for index, layer in enumerate(network.layers)
-            for row in _layer_kernels(layer, index == 0, timesteps, batch)]
+            for row in _layer_kernels(layer, index == 0, timesteps, batch, optimizer)]
     rows += [("loss", row) for row in _loss_kernels(network.layers[-1], timesteps, batch)]
     kernels = [_price(gpu, layer, row) for layer, row in rows if row.count > 0]
-    return _estimate(gpu, tuple(kernels))
+    return _estimate(gpu, tuple(kernels), optimizer)
 
 
 def dense_flops(layer: LayerSpec, batch: int) -> float:
@@ -158,7 +197,8 @@ class _Row:
     gemm: tuple[int, int, int] | None = None
 
 
-def _layer_kernels(layer: LayerSpec, first: bool, steps: int, batch: int) -> list[_Row]:
+def _layer_kernels(layer: LayerSpec, first: bool, steps: int, batch: int,
+                   optimizer: str = "sgd") -> list[_Row]:
     n = batch * layer.out_neurons
     elementwise = float(ELEMENTWISE_TENSORS * n * BYTES_PER_VALUE)
     rows = _synapse_kernels(layer, first, steps, batch) + [
@@ -169,9 +209,10 @@ def _layer_kernels(layer: LayerSpec, first: bool, steps: int, batch: int) -> lis
     if layer.has_weights:
         w = float(layer.weight_count)
         w_bytes = w * BYTES_PER_VALUE
+        kernels, accesses, flops_per_weight = OPTIMIZERS[optimizer]
         rows += [  # autograd sums the T per-step weight gradients: T-1 adds
             _Row("backward", "grad_accumulate", steps - 1, w, ELEMENTWISE_TENSORS * w_bytes),
-            _Row("optimizer", "adam", ADAM_KERNELS, 2 * w, ADAM_TENSOR_ACCESSES * w_bytes),
+            _Row("optimizer", optimizer, kernels, flops_per_weight * w, accesses * w_bytes),
         ]
     return rows
 
@@ -211,20 +252,33 @@ def _price(gpu: GpuSpec, layer: str, row: _Row) -> GpuKernel:
     compute_s = row.flops / (gpu.fp32_tflops * 1e12 * efficiency * util)
     memory_s = row.bytes / (gpu.mem_bw_gbps * 1e9 * gpu.bw_efficiency)
     work_s = max(compute_s, memory_s)
+    seconds = max(work_s, gpu.launch_s)
     return GpuKernel(layer, row.phase, row.op, row.count, row.flops, row.bytes,
-                     max(work_s, gpu.launch_s), work_s < gpu.launch_s)
+                     seconds, work_s < gpu.launch_s, kernel_power_w(gpu, row.flops, row.bytes, seconds))
 
 
-def _estimate(gpu: GpuSpec, kernels: tuple[GpuKernel, ...]) -> GpuEstimate:
+def kernel_power_w(gpu: GpuSpec, flops: float, moved_bytes: float, seconds: float) -> float:
+    """Idle power plus the dynamic share of the busier resource's achieved utilisation."""
+    compute_u = flops / (seconds * gpu.fp32_tflops * 1e12)
+    memory_u = moved_bytes / (seconds * gpu.mem_bw_gbps * 1e9)
+    utilisation = min(1.0, max(compute_u, memory_u))
+    return gpu.idle_w + (gpu.tdp_w - gpu.idle_w) * utilisation
+
+
+def _estimate(gpu: GpuSpec, kernels: tuple[GpuKernel, ...], optimizer: str) -> GpuEstimate:
     by_phase: dict[str, float] = {}
     by_layer: dict[str, float] = {}
+    by_phase_j: dict[str, float] = {}
     for k in kernels:
         by_phase[k.phase] = by_phase.get(k.phase, 0.0) + k.count * k.seconds
         by_layer[k.layer] = by_layer.get(k.layer, 0.0) + k.count * k.seconds
+        by_phase_j[k.phase] = by_phase_j.get(k.phase, 0.0) + k.energy_j
     seconds = sum(by_phase.values())
-    power_w = gpu.power_fraction_of_tdp * gpu.tdp_w
+    energy_j = sum(by_phase_j.values())
     return GpuEstimate(
-        name=gpu.name, seconds=seconds, energy_j=power_w * seconds, power_w=power_w,
+        name=gpu.name, seconds=seconds, energy_j=energy_j,
+        power_w=energy_j / seconds if seconds > 0 else gpu.idle_w,
+        idle_energy_j=gpu.idle_w * seconds, by_phase_energy_j=by_phase_j, optimizer=optimizer,
         area_mm2=gpu.die_area_mm2, kernels_launched=sum(k.count for k in kernels),
         flops=sum(k.count * k.flops for k in kernels),
         bytes=sum(k.count * k.bytes for k in kernels),

@@ -20,7 +20,7 @@ import numpy as np
 
 from memory.presets import DramPreset
 from reports.area import area_model
-from reports.energy import price_energy
+from reports.energy import price_energy, with_state_traffic
 from reports.findings import derive_findings
 from reports.gpu import gpu_baseline
 from reports.provenance import input_identity, producer
@@ -250,10 +250,13 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
     dram = dram_summary(runs, cfg)
     buffers = buffer_rows(runs)
     capacities = {name: row["capacity_bytes"] for name, row in buffers.items()}
-    energy = price_energy(action_counts(runs, dram, buffers), capacities, cfg, total_cycles,
+    counts = action_counts(runs, dram, buffers)
+    energy = price_energy(counts, capacities, cfg, total_cycles,
                           preset.energy_pj_per_bit, preset.activation_energy_pj)
+    buffers = with_state_traffic(buffers, counts, cfg)  # DMA bytes + the engines' state words
     area = area_model(cfg)
-    gpu = gpu_baseline(network, meta.timesteps, meta.batch, cfg.gpu.preset)
+    gpu = gpu_baseline(network, meta.timesteps, meta.batch, cfg.gpu.preset, cfg.gpu.optimizer,
+                       cfg.gpu.launch_us)
     gpu_seconds = gpu.seconds * len(runs)
     gpu_energy_j = gpu.energy_j * len(runs)
     energy_j = energy.total_pj * 1e-12
@@ -264,7 +267,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
                   "batch": meta.batch, "iterations": len(runs),
                   "layers": [{"name": l.name, "kind": l.kind, "in_shape": list(l.in_shape),
                               "out_shape": list(l.out_shape)} for l in network.layers]},
-        config=cfg.to_dict(), total_cycles=total_cycles, seconds=seconds,
+        config=cfg.effective().to_dict(), total_cycles=total_cycles, seconds=seconds,
         iterations=[{"index": i, "cycles": run.total_cycles, "jobs": run.jobs}
                     for i, run in enumerate(runs)],
         phases=phase_cycles(runs),
@@ -276,7 +279,12 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         energy_pj={"total": energy.total_pj, "breakdown": dict(energy.by_component)},
         area_mm2={"total": area.total_mm2, "breakdown": dict(area.by_component)},
         gpu={"name": gpu.name, "seconds": gpu_seconds, "energy_j": gpu_energy_j,
-             "area_mm2": gpu.area_mm2, "power_w": gpu.power_w},
+             "area_mm2": gpu.area_mm2, "power_w": gpu.power_w,
+             "optimizer": gpu.optimizer,
+             "energy_breakdown_j": {"idle": gpu.idle_energy_j * len(runs),
+                                    "dynamic": gpu.dynamic_energy_j * len(runs),
+                                    **{f"phase.{phase}": j * len(runs)
+                                       for phase, j in gpu.by_phase_energy_j.items()}}},
         speedup=gpu_seconds / seconds if seconds else float("inf"),
         energy_saving=gpu_energy_j / energy_j if energy_j else float("inf"),
         area_saving=gpu.area_mm2 / area.total_mm2,

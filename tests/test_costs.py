@@ -20,6 +20,7 @@ from tlm.costs import (TileCost, backward_cost, lif_backward_cost, lif_forward_c
                        live_pattern_count, lookup_cost,
                        lut_build_cost, lut_storage_bytes, weight_update_cost)
 from traces.network import LayerSpec, conv_out_size
+from tlm.costs.forward import lookup_pes, lut_replicas
 
 
 def conv(c_in: int, c_out: int, size: int, kernel: int, stride: int, padding: int) -> LayerSpec:
@@ -103,6 +104,19 @@ def bf_neuron_work(layer: LayerSpec, h: np.ndarray, du: np.ndarray, sparsity: st
     return work
 
 
+def bf_packed_cycles(h: np.ndarray, work: np.ndarray, lanes: int, sparsity: str,
+                     macs: int) -> int:
+    """Pairs (sample, neuron) with h = 1 (all, without output sparsity) dealt round-robin."""
+    load = [0] * lanes
+    dealt = 0
+    for gate, value in zip(h.reshape(-1), work.reshape(-1)):
+        if sparsity in ("dual", "output") and not gate:
+            continue
+        load[dealt % lanes] += int(value)
+        dealt += 1
+    return -(-max(load) // macs)
+
+
 def bf_cycles(layer: LayerSpec, work: np.ndarray, lanes: int, mapping: str, macs: int) -> int:
     cycles = 0
     for sample in work:
@@ -133,17 +147,33 @@ def test_tile_costs_add_and_sum() -> None:
 
 def test_lut_build_counts_short_last_group() -> None:
     layer = fc(10, 3)  # fan-in 10, k = 4: groups of 4, 4, 2
-    cost = lut_build_cost(layer, ForwardEngineConfig(lut_k=4, pes=8), 3)
+    cost = lut_build_cost(layer, ForwardEngineConfig(lut_k=4, pes=3), 3)  # a PE per channel
     assert cost.op("lut_write") == 3 * (15 + 15 + 3)
     assert cost.op("add") == 3 * (11 + 11 + 1)
     assert cost.op("weight_read") == 30
-    assert cost.cycles == math.ceil(99 / 8)
+    assert cost.cycles == math.ceil(99 / 3)
+
+
+def test_lut_copies_for_spare_pes_are_written_stored_and_bounded_by_the_buffer() -> None:
+    layer = fc(10, 3)  # 3 channels, 9 PEs: each channel's LUTs copied 3 times
+    cfg = ForwardEngineConfig(lut_k=4, pes=9)
+    assert lut_replicas(layer, cfg, 3) == 3 and lookup_pes(layer, cfg, 3) == 9
+    cost = lut_build_cost(layer, cfg, 3)
+    assert cost.op("lut_write") == 3 * 3 * (15 + 15 + 3) and cost.op("add") == 3 * 23
+    one_copy = lut_storage_bytes(layer, cfg, 3)  # 3 channels x 3 groups x 16 entries x 2 B
+    tight = ForwardEngineConfig(lut_k=4, pes=9, lut_buffer_kib=1)  # 1 KiB: 3 copies of 288 B
+    assert one_copy == 288 and lut_replicas(layer, tight, 3) == 3
+    tighter = ForwardEngineConfig(lut_k=4, pes=4096, lut_buffer_kib=1)
+    assert lut_replicas(layer, tighter, 3) == 1024 // 288   # only what fits: fewer PEs work
+    spikes = np.ones((2, 10), bool)
+    slow = lookup_cost(layer, spikes, tighter, 3)
+    assert slow.cycles == math.ceil(slow.op("lut_read") / (3 * (1024 // 288)))
 
 
 def test_lut_build_pooling_is_one_tiny_table() -> None:
     cfg = ForwardEngineConfig(lut_k=4)
-    cost = lut_build_cost(pool(64, 8, 2), cfg, 64)
-    assert cost.op("lut_write") == 15 and cost.op("add") == 11
+    cost = lut_build_cost(pool(64, 8, 2), cfg, 64)  # one table, a copy per PE
+    assert cost.op("lut_write") == 15 * cfg.pes and cost.op("add") == 11
     assert lut_build_cost(fc(10, 3), ForwardEngineConfig(mode="accumulate"), 3) == TileCost()
 
 
@@ -178,7 +208,7 @@ def test_lookup_counts_match_brute_force(layer: LayerSpec, k: int) -> None:
     cost = lookup_cost(layer, spikes, cfg, channels)
     assert cost.op("lut_read") == nonzero * fan_out == cost.op("add")
     assert cost.skip("lut_read") == zero * fan_out  # every zero pattern found is skipped
-    assert cost.cycles == math.ceil(nonzero * fan_out / 5)
+    assert cost.cycles == math.ceil(nonzero * fan_out / lookup_pes(layer, cfg, channels))
     dense = lookup_cost(layer, spikes, ForwardEngineConfig(lut_k=k, skip_zero_patterns=False), channels)
     assert dense.op("lut_read") == (nonzero + zero) * fan_out and dense.skip("lut_read") == 0
 
@@ -218,7 +248,7 @@ BE_LAYERS = [
 
 @pytest.mark.parametrize("layer", BE_LAYERS, ids=lambda l: f"{l.kind}{l.in_shape}s{l.stride}")
 @pytest.mark.parametrize("sparsity", ["dual", "input", "output", "dense"])
-@pytest.mark.parametrize("mapping", ["neuron", "channel"])
+@pytest.mark.parametrize("mapping", ["packed", "neuron", "channel"])
 def test_backward_matches_brute_force(layer: LayerSpec, sparsity: str, mapping: str) -> None:
     rng = np.random.default_rng(3)
     h = rng.random((2,) + layer.in_shape) < 0.4
@@ -230,7 +260,9 @@ def test_backward_matches_brute_force(layer: LayerSpec, sparsity: str, mapping: 
     cost = backward_cost(layer, h, du, cfg)
     assert cost.op("mac") == work.sum()
     assert cost.skip("mac") == dense.sum() - work.sum()
-    assert cost.cycles == bf_cycles(layer, work, 3, mapping, 2)
+    expected = (bf_packed_cycles(h, work, 3, sparsity, 2) if mapping == "packed"
+                else bf_cycles(layer, work, 3, mapping, 2))
+    assert cost.cycles == expected
 
 
 def test_backward_all_zero_du_is_free() -> None:
@@ -258,14 +290,30 @@ def test_backward_balanced_dense_fc_takes_work_over_lanes() -> None:
     assert cost.cycles == 3 * 64 * 10 // 16
 
 
+def test_packed_lanes_save_cycles_in_proportion_to_the_masks() -> None:
+    """An fc layer with fewer inputs than lanes: static mapping gains nothing from h = 0,
+    packing deals only the h = 1 pairs, so a quarter of the mask costs a quarter of the time."""
+    layer = fc(64, 10)
+    du = np.ones((8, 10), bool)
+    full = np.ones((8, 64), bool)
+    quarter = np.zeros((8, 64), bool)
+    quarter[:, ::4] = True
+    for mapping, ratio in (("packed", 0.25), ("neuron", 1.0)):
+        cfg = BackwardEngineConfig(lanes=128, lane_mapping=mapping)
+        dense, sparse = backward_cost(layer, full, du, cfg), backward_cost(layer, quarter, du, cfg)
+        assert sparse.cycles == pytest.approx(ratio * dense.cycles, rel=0.05)
+
+
 def test_backward_imbalance_one_busy_lane_takes_all_the_work() -> None:
     layer = fc(16, 5)
     h = np.zeros((2, 16), bool)
     h[:, [0, 4, 8, 12]] = True   # every active neuron maps to lane 0 of 4
     du = np.ones((2, 5), bool)
-    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4, lane_mapping="neuron"))
     assert cost.op("mac") == 2 * 4 * 5
     assert cost.cycles == cost.op("mac")   # not total / lanes
+    packed = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    assert packed.cycles == cost.op("mac") // 4   # packing deals the 8 active pairs evenly
 
 
 # ---------------------------------------------------------------- Weight Update Engine
@@ -299,10 +347,11 @@ def test_weight_update_matches_brute_force(layer: LayerSpec, steps: int) -> None
     tables, lookups = bf_weight_update(layer, du, spikes)
     cost = weight_update_cost(layer, du, spikes, cfg)
     entries = 2 ** steps - 1
-    assert cost.op("lut_write") == tables * entries
+    copies = 1 if tables == 0 else max(1, min(7 // tables, -(-lookups // tables)))
+    assert cost.op("lut_write") == copies * tables * entries
     assert cost.op("lut_read") == lookups
     assert cost.op("add") == tables * (entries - steps) + lookups
-    assert cost.cycles == math.ceil((tables * entries + lookups) / 7)
+    assert cost.cycles == math.ceil((copies * tables * entries + lookups) / 7)
     all_lookups = 2 * layer.out_positions * layer.out_channels * layer.fan_in
     assert cost.skip("lut_read") == all_lookups - lookups
     dense = weight_update_cost(layer, du, spikes, WeightUpdateEngineConfig(
@@ -344,7 +393,8 @@ def test_lif_costs() -> None:
     cfg = LifConfig(lanes=64)
     forward = lif_forward_cost(100, 3, cfg)
     assert forward.cycles == math.ceil(300 / 64)
-    assert forward.ops == {"mul": 300, "add": 300, "select": 300, "compare": 900}
+    assert forward.ops == {"mul": 300, "add": 300, "select": 300, "compare": 900,
+                           "membrane_read": 300, "membrane_write": 300}
     backward = lif_backward_cost(100, 3, cfg)
     assert backward.cycles == forward.cycles and backward.op("select") == 600
 
@@ -373,8 +423,10 @@ def test_conv_costs_match_brute_force_on_random_geometry(case) -> None:
     h = rng.random((2,) + layer.in_shape) < 0.5
     du = rng.random((2,) + layer.out_shape) < 0.5
     work = bf_neuron_work(layer, h, du, "dual")
-    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4, lane_mapping="neuron"))
     assert cost.op("mac") == work.sum() and cost.cycles == bf_cycles(layer, work, 4, "neuron", 1)
+    packed = backward_cost(layer, h, du, BackwardEngineConfig(lanes=4))
+    assert packed.cycles == bf_packed_cycles(h, work, 4, "dual", 1)
 
 
 # ---------------------------------------------------------------- regression: fast paths
@@ -414,7 +466,7 @@ def test_lookup_counts_match_brute_force_on_any_geometry(layer, k, seed, rate) -
 
 
 @settings(max_examples=40, deadline=None)
-@given(any_layer(), st.integers(1, 7), st.sampled_from(["neuron", "channel"]),
+@given(any_layer(), st.integers(1, 7), st.sampled_from(["packed", "neuron", "channel"]),
        st.sampled_from(["dual", "input", "output", "dense"]), st.integers(0, 10_000))
 def test_backward_matches_brute_force_on_any_geometry(layer, lanes, mapping, sparsity, seed) -> None:
     rng = np.random.default_rng(seed)
@@ -426,7 +478,9 @@ def test_backward_matches_brute_force_on_any_geometry(layer, lanes, mapping, spa
     dense = bf_neuron_work(layer, h, du, "dense")
     cost = backward_cost(layer, h, du, cfg)
     assert cost.op("mac") == work.sum() and cost.skip("mac") == dense.sum() - work.sum()
-    assert cost.cycles == bf_cycles(layer, work, lanes, mapping, 2)
+    expected = (bf_packed_cycles(h, work, lanes, sparsity, 2) if mapping == "packed"
+                else bf_cycles(layer, work, lanes, mapping, 2))
+    assert cost.cycles == expected
 
 
 def test_backward_lane_folding_with_many_channels_per_lane_period() -> None:
@@ -436,7 +490,7 @@ def test_backward_lane_folding_with_many_channels_per_lane_period() -> None:
     du = rng.random((3,) + layer.out_shape) < 0.5
     for lanes in (3, 8, 32, 48):      # period 3 (16 % 3 = 1), 1, 2 and 3 channels
         work = bf_neuron_work(layer, h, du, "dual")
-        cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=lanes))
+        cost = backward_cost(layer, h, du, BackwardEngineConfig(lanes=lanes, lane_mapping="neuron"))
         assert cost.cycles == bf_cycles(layer, work, lanes, "neuron", 1)
 
 
@@ -449,5 +503,8 @@ def test_weight_update_matches_brute_force_on_any_geometry(layer, steps, seed) -
     du = rng.random((steps, 2) + layer.out_shape) < 0.3
     spikes = rng.random((steps, 2) + layer.in_shape) < 0.2
     tables, lookups = bf_weight_update(layer, du, spikes)
-    cost = weight_update_cost(layer, du, spikes, WeightUpdateEngineConfig(lut_k=4))
-    assert (cost.op("lut_write"), cost.op("lut_read")) == (tables * (2 ** steps - 1), lookups)
+    cfg = WeightUpdateEngineConfig(lut_k=4)
+    cost = weight_update_cost(layer, du, spikes, cfg)
+    copies = 1 if tables == 0 else max(1, min(cfg.pes // tables, -(-lookups // tables)))
+    assert (cost.op("lut_write"), cost.op("lut_read")) == (copies * tables * (2 ** steps - 1),
+                                                           lookups)

@@ -121,7 +121,28 @@ def test_each_compute_action_is_priced_at_its_table_energy():
     for key, component in COMPUTE_COMPONENTS.items():
         result = _price({key: 1000}, cycles=0)
         assert result.by_component[component] == pytest.approx(1000 * prices[key])
-        assert result.total_pj == pytest.approx(1000 * prices[key])
+        clock = cfg.energy.clock_control_fraction  # the clock tree and control serve every action
+        assert result.total_pj == pytest.approx(1000 * prices[key] * (1 + clock))
+
+
+def test_clock_control_is_its_fraction_of_on_chip_dynamic_energy_only():
+    cfg = config_from_dict({"energy.clock_control_fraction": 0.5})
+    counts = {"be.mac": 1000, "dram.read_bytes": 10_000}
+    result = price_energy(counts, {}, cfg, 0, HBM2_PJ_PER_BIT, ACTIVATION_PJ)
+    assert result.by_component["clock_control"] == pytest.approx(
+        0.5 * result.by_component["be_compute"])  # DRAM energy is not clocked by the die
+
+
+def test_state_accesses_are_word_reads_and_writes_in_a_lane_bank():
+    cfg = config_from_dict({"energy.tech": "45nm"})
+    prices = action_energies_pj(cfg, config_buffer_capacities(cfg), default_sram_banks(cfg))
+    bank = cfg.lif.membrane_buffer_kib * 1024 / cfg.lif.lanes
+    assert prices["lif.membrane_read"] == pytest.approx(
+        tech.sram_read_pj(bank, cfg.lif.membrane_bits, "45nm"))
+    assert prices["wue.grad_write"] > prices["wue.grad_read"] > 0
+    result = price_energy({"lif.membrane_write": 10}, {}, cfg, 0, 1.0, 1.0)
+    assert result.by_component["sram_lif.membrane"] == pytest.approx(
+        10 * prices["lif.membrane_write"])
 
 
 def test_be_mac_is_a_16bit_multiply_32bit_add_and_a_weight_read():
@@ -169,7 +190,7 @@ def test_leakage_is_power_times_runtime():
     assert result.runtime_s == pytest.approx(2e-3)
     assert result.by_component["leakage"] == pytest.approx(leakage_w(cfg) * 2e-3 * 1e12)
     assert result.average_power_w == pytest.approx(leakage_w(cfg))
-    assert result.by_component["calibration"] == 0.0 and result.modelled_pj == result.total_pj
+    assert "calibration" not in result.by_component and result.modelled_pj == result.total_pj
 
 
 def test_calibration_power_is_its_own_component_times_runtime():

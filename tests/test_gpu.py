@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reports.gpu import (GPU_PRESETS, LIF_BWD_KERNELS, LIF_FWD_KERNELS, dense_flops,
-                         gemm_utilisation, get_gpu, gpu_baseline)
+                         gemm_utilisation, get_gpu, gpu_baseline, kernel_power_w)
 from traces.network import parse_network
 from traces.workloads import WORKLOADS
 
@@ -27,9 +27,12 @@ def test_kernel_count_of_a_one_layer_mlp():
     net = parse_network("FC10", (144,))
     est = gpu_baseline(net, timesteps=4, batch=2)
     per_step = 2 + LIF_FWD_KERNELS + LIF_BWD_KERNELS   # fwd GEMM, grad-weight GEMM (no grad-input)
-    expected = 4 * per_step + 1 + (4 - 1) + 8 + 4 + 8  # state init, grad sums, Adam, loss
+    expected = 4 * per_step + 1 + (4 - 1) + 1 + 4 + 8  # state init, grad sums, SGD, loss
     assert est.kernels_launched == expected
     assert {k.op for k in est.kernels}.isdisjoint({"gemm_bwd_data"})
+    adam = gpu_baseline(net, timesteps=4, batch=2, optimizer="adam")
+    assert adam.kernels_launched == expected - 1 + 8    # Adam's 8 kernels in place of SGD's 1
+    assert adam.seconds > est.seconds
 
 
 def test_breakdowns_sum_to_the_total_time():
@@ -38,7 +41,36 @@ def test_breakdowns_sum_to_the_total_time():
     assert sum(est.by_phase_s.values()) == pytest.approx(est.seconds)
     assert sum(est.by_layer_s.values()) == pytest.approx(est.seconds)
     assert est.energy_j == pytest.approx(est.power_w * est.seconds)
+    assert sum(est.by_phase_energy_j.values()) == pytest.approx(est.energy_j)
+    assert est.idle_energy_j == pytest.approx(get_gpu("v100").idle_w * est.seconds)
+    assert 0 < est.dynamic_energy_j < est.energy_j
     assert est.area_mm2 == 815.0
+
+
+def test_power_follows_utilisation_between_idle_and_tdp():
+    v100 = get_gpu("v100")
+    tiny = gpu_baseline(*_tiny(), launch_us=5.0)   # launch-bound: about the idle power
+    assert v100.idle_w <= tiny.power_w < v100.idle_w * 1.05
+    big = WORKLOADS["cifar10-cifarnet"]
+    busy = gpu_baseline(big.network, big.timesteps, big.batch)
+    assert tiny.power_w < busy.power_w < v100.tdp_w
+    assert kernel_power_w(v100, 15.7e12, 0.0, 1.0) == pytest.approx(v100.tdp_w)
+    assert kernel_power_w(v100, 0.0, 0.0, 1.0) == pytest.approx(v100.idle_w)
+
+
+def test_launch_cost_is_a_knob_and_moves_launch_bound_time():
+    net, steps, batch = _tiny()
+    slow = gpu_baseline(net, steps, batch, launch_us=20.0)
+    fast = gpu_baseline(net, steps, batch, launch_us=2.0)
+    assert slow.seconds == pytest.approx(slow.kernels_launched * 20e-6)  # all launch-bound
+    assert fast.seconds < slow.seconds / 9
+    with pytest.raises(ValueError, match="launch"):
+        gpu_baseline(net, steps, batch, launch_us=0.0)
+
+
+def _tiny():
+    w = WORKLOADS["tiny-mlp"]
+    return w.network, w.timesteps, w.batch
 
 
 @pytest.mark.parametrize("name", ["tiny-cnn", "mnist-cnn"])

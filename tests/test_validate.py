@@ -116,6 +116,11 @@ def test_ratios_follow_the_dram_and_pe_parameters(tiny_trace):
     assert base.speedup == pytest.approx(base.gpu_seconds / base.seconds)
 
 
+def test_default_energy_has_no_calibration_component(tiny_trace):
+    row = run_validation({"mnist-cnn": tiny_trace[0]}).rows[0]
+    assert row.energy_j == pytest.approx(row.modelled_energy_j)
+
+
 def test_calibration_power_is_the_only_gap_between_modelled_and_reported_energy(tiny_trace):
     path = {"mnist-cnn": tiny_trace[0]}
     off = run_validation(path, {"energy.calibration_power_w": 0.0}).rows[0]
@@ -131,19 +136,52 @@ def _validate(tmp_path, *extra: str) -> int:
                  "--train-iterations", "1", "--cache", str(tmp_path), *extra])
 
 
-def test_command_exits_nonzero_when_a_target_is_missed(tmp_path, capsys):
-    assert _validate(tmp_path) == 1   # batch 2: the GPU is launch-bound, ratios leave the bands
+def test_command_exits_nonzero_when_a_check_fails(tmp_path, capsys):
+    # 200 W of calibration power on a ~100 mm² die: 2 W/mm², four times the plausible density
+    assert _validate(tmp_path, "--set", "energy.calibration_power_w=200") == 1
     out = capsys.readouterr().out
-    assert "FAIL" in out and "mnist-cnn" in out
+    assert "FAIL" in out and "mnist-cnn power density" in out
 
 
-def test_command_exits_zero_when_every_target_is_met(tmp_path, monkeypatch, capsys):
+def test_command_exits_nonzero_when_the_paper_bands_are_asked_for_and_missed(tmp_path, capsys):
+    assert _validate(tmp_path, "--against-paper", "--no-ablations") == 1  # batch 2: far outside
+    assert "mnist-cnn speedup" in capsys.readouterr().out
+
+
+def test_command_exits_zero_when_every_check_passes(tmp_path, monkeypatch, capsys):
     import tlm.app.commands.validate as command
 
     passing = Validation([_row("mnist-cnn", 7.0, 6.0)], [Check("x", True, "1", "1")])
     monkeypatch.setattr(command, "run_validation", lambda *a, **k: passing)
-    assert _validate(tmp_path) == 0
-    assert "all targets met" in capsys.readouterr().out
+    assert _validate(tmp_path, "--no-ablations") == 0
+    assert "all checks pass" in capsys.readouterr().out
+
+
+def test_json_carries_predictions_hashes_effective_config_and_ablations(tmp_path, capsys):
+    import json
+    _validate(tmp_path, "--json")
+    report = json.loads(capsys.readouterr().out)
+    workload, = report["workloads"]
+    assert len(workload["trace_content_sha256"]) == 64
+    assert workload["power_density_w_per_mm2"] > 0 and workload["speedup"] > 0
+    assert report["config"]["dram.channels"] > 0 and report["config"]["dram.latency_ns"] >= 0
+    variants = {a["variant"] for a in report["ablations"]}
+    assert {"BE dense", "FE plain PEs", "BE static lanes"} <= variants
+    assert all("energy_ratio" in a and "slowdown" in a for a in report["ablations"])
+    assert any(c["name"].endswith("matters") for c in report["checks"])
+
+
+def test_power_density_and_ablation_checks_can_fail():
+    from tlm.app.plausibility import ablation_checks, plausibility_checks
+    from tlm.app.validate import AblationRow
+    hot = dataclasses.replace(_row("a", 7.0, 6.0), energy_j=60.0e-3, area_mm2=100.0)  # 60 W
+    assert _failed(plausibility_checks([hot], {"dram.channels": 8})) == ["a power density"]
+    assert _failed(plausibility_checks([], {"dram.channels": 0})) == ["effective config echoed"]
+    base = dataclasses.replace(_row("a", 7.0, 6.0), skipped_by_phase={"backward": 10})
+    same = AblationRow("a", "BE dense", base, 1.0, 1.0, 1.0)
+    assert _failed(ablation_checks([same], {"a": base})) == ["a: BE dense matters"]
+    no_sparsity = dataclasses.replace(base, skipped_by_phase={"backward": 0})
+    assert ablation_checks([same], {"a": no_sparsity}) == []
 
 
 def test_command_reports_a_bad_workload_in_one_line(tmp_path, capsys):

@@ -17,15 +17,24 @@ neither. Window non-zero counts come from transposed box sums of a
 per-position du count (summed over channels for conv), so no window is ever
 materialised.
 
-Lanes: neurons are statically mapped to lanes as hardware would —
-``lane_mapping="neuron"``: flattened (C-order) neuron index i on lane
-i % lanes; ``"channel"``: channel c (with all its positions) on lane
-c % lanes (an fc input is its own channel, so both mappings coincide there).
-The samples of the batch are processed one after another, and a sample takes
-as long as its busiest lane, so the tile's cycles are
-Σ_samples ceil(max_lane work / macs_per_lane_per_cycle). This is where the
-trace's load imbalance shows: an average-sparsity model would divide the
-total work by the lane count.
+Lanes, ``lane_mapping="packed"`` (the default): a compaction stage (a prefix
+sum over the h bits of the tile) lists the (sample, neuron) pairs the BE must
+compute — those with h = 1 when output sparsity is used, all of them
+otherwise — in sample-major, C-order, and deals the j-th pair to lane
+j % lanes. A lane therefore never waits on a neuron whose gradient is gated
+to zero, and samples share the lanes, so output sparsity saves cycles in
+proportion to the masks. The tile takes as long as its busiest lane:
+ceil(max_lane work / macs_per_lane_per_cycle). Any lane may get any neuron,
+so du and the weights reach the lanes over a broadcast bus rather than from a
+private bank (see docs/energy-area-gpu.md for how that is priced).
+
+The static mappings are kept as the ablation the packing is measured against:
+``"neuron"``: flattened (C-order) neuron index i on lane i % lanes;
+``"channel"``: channel c (with all its positions) on lane c % lanes (an fc
+input is its own channel, so both coincide there). The samples of the batch
+then run one after another, a sample taking as long as its busiest lane:
+Σ_samples ceil(max_lane work / macs_per_lane_per_cycle), gated neurons
+included — output sparsity saves no cycles on a layer with ≤ lanes inputs.
 """
 
 from __future__ import annotations
@@ -117,6 +126,7 @@ def _mask_and_windows(layer: LayerSpec, h_mask: np.ndarray, du: np.ndarray,
 def lane_loads(work: np.ndarray, lanes: int, mapping: str) -> np.ndarray:
     """Per-sample, per-lane MACs under the static mapping: int [B, lanes]."""
     batch = work.shape[0]
+    work = work.astype(np.int64, copy=False)  # a 0/1 map may come in one byte per entry
     if mapping == "channel" and work.ndim > 2:
         units = work.reshape(batch, work.shape[1], -1).sum(axis=-1)   # [B, C]
     else:
@@ -182,6 +192,27 @@ def _loads(layer: LayerSpec, h_mask: np.ndarray, du: np.ndarray,
                                windows.reshape(batch, spread), cfg.lanes, cfg.lane_mapping)
 
 
+def packed_loads(layer: LayerSpec, h_mask: np.ndarray, du: np.ndarray,
+                 cfg: BackwardEngineConfig) -> np.ndarray:
+    """Lane loads [lanes] of a tile whose (sample, neuron) pairs are dealt round-robin.
+
+    The work map is one broadcast product in a narrow integer type; boolean
+    indexing then keeps the dealt pairs in order, and a reshape to rows of
+    ``lanes`` sums each lane's share: three passes over the tile, no gather.
+    """
+    mask, per_window = _mask_and_windows(layer, h_mask, du, cfg.sparsity)
+    if per_window.dtype.itemsize > 4:
+        per_window = per_window.astype(np.int32)  # window counts stay far below 2^31
+    if cfg.sparsity in ("dual", "output"):
+        work = (h_mask * per_window)[h_mask]       # sample-major, C-order, h = 1 only
+    else:
+        work = np.broadcast_to(per_window, h_mask.shape).reshape(-1)
+    lanes = cfg.lanes
+    padded = np.zeros(-(-work.size // lanes) * lanes, dtype=np.int64)
+    padded[:work.size] = work
+    return padded.reshape(-1, lanes).sum(axis=0)
+
+
 def backward_cost(layer_next: LayerSpec, h_mask_t: np.ndarray, du_next_t: np.ndarray,
                   cfg: BackwardEngineConfig) -> TileCost:
     """One timestep, whole batch: do for all inputs of ``layer_next`` (= outputs of layer n).
@@ -191,7 +222,10 @@ def backward_cost(layer_next: LayerSpec, h_mask_t: np.ndarray, du_next_t: np.nda
     Flattened neuron axes ([B, neurons]) are accepted too.
     """
     h_mask_t, du_next_t = _tiles(layer_next, h_mask_t, du_next_t)
-    loads = _loads(layer_next, h_mask_t, du_next_t, cfg)
+    if cfg.lane_mapping == "packed":
+        loads = packed_loads(layer_next, h_mask_t, du_next_t, cfg)[None]   # one round: [1, lanes]
+    else:
+        loads = _loads(layer_next, h_mask_t, du_next_t, cfg)               # [B, lanes]
     busiest = loads.max(axis=1)
     cycles = int((-(-busiest // cfg.macs_per_lane_per_cycle)).sum())
     done = int(loads.sum())  # the lanes partition the neurons

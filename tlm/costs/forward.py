@@ -20,12 +20,17 @@ fixed weight, so one tiny table of 2^min(k, K²) entries serves all channels.
 
 Lookups and PE mapping: every output channel of the tile sees the same input
 spike patterns, so all channels do the same number of lookups. PEs are
-assigned output channels round-robin (and, when the tile has fewer channels
-than PEs, the points of a channel are split over the spare PEs), each PE doing
-one lookup and one accumulator add per cycle; the work is therefore balanced
-and cycles = ceil(lookups / pes) — exact when the tile's channel count is a
-multiple of ``pes``, an ideal-balance bound otherwise. With
-``skip_zero_patterns`` a group whose k-bit pattern is zero is not looked up.
+assigned output channels round-robin, each PE doing one lookup and one
+accumulator add per cycle in its own single-port LUT bank. When the tile has
+fewer channels than PEs, the points of a channel are split over the spare
+PEs, and each of them needs its own copy of that channel's LUTs: the build
+writes every table ``lut_replicas`` times (the adds are done once and the
+sums broadcast), the copies occupy the LUT buffer, and only as many copies as
+fit are made — with fewer copies, fewer PEs work (``lookup_pes``). cycles =
+ceil(lookups / lookup_pes): exact when the channel count divides evenly, an
+ideal-balance bound otherwise. With ``skip_zero_patterns`` a group whose k-bit
+pattern is zero is not looked up. (The ``accumulate`` ablation is not charged
+copies: its weight reads keep the ideal balance, which favours the ablation.)
 
 Ablation ``mode="accumulate"`` (the baseline the LUT gain is measured
 against): no LUTs; binary inputs turn each product into "add the weight or
@@ -62,17 +67,43 @@ def _table_build(m: int) -> tuple[int, int]:
     return (1 << m) - 1, (1 << m) - 1 - m
 
 
+def lut_replicas(layer: LayerSpec, cfg: ForwardEngineConfig, out_channels: int) -> int:
+    """Copies of each LUT of the tile so that the PEs can look up in parallel.
+
+    ``pes // tables`` copies are wanted (one per PE sharing a table), as many as
+    the LUT buffer holds are made; 1 in accumulate mode or when every PE has a
+    table of its own.
+    """
+    if cfg.mode == "accumulate":
+        return 1
+    tables = 1 if layer.kind == "avgpool" else max(1, out_channels)  # a pool shares one table
+    wanted = max(1, cfg.pes // tables)
+    room = cfg.lut_buffer_kib * 1024 // max(1, lut_storage_bytes(layer, cfg, out_channels))
+    return max(1, min(wanted, room))
+
+
+def lookup_pes(layer: LayerSpec, cfg: ForwardEngineConfig, out_channels: int) -> int:
+    """PEs that can look up at once: one per table copy, at most ``pes``."""
+    if cfg.mode == "accumulate":
+        return cfg.pes
+    tables = 1 if layer.kind == "avgpool" else max(1, out_channels)
+    return min(cfg.pes, tables * lut_replicas(layer, cfg, out_channels))
+
+
 def lut_build_cost(layer: LayerSpec, cfg: ForwardEngineConfig, out_channels: int) -> TileCost:
-    """Cost of building the LUTs of ``out_channels`` output channels of ``layer``."""
+    """Cost of building the LUTs of ``out_channels`` output channels of ``layer``,
+    every copy of ``lut_replicas`` written by its own PE."""
     if cfg.mode == "accumulate":
         return TileCost()
+    copies = lut_replicas(layer, cfg, out_channels)
     if layer.kind == "avgpool":
         writes, adds = _table_build(min(cfg.lut_k, layer.kernel * layer.kernel))
+        writes *= copies
         return TileCost(math.ceil(writes / cfg.pes), {"lut_write": writes, "add": adds})
     full, rest = _group_sizes(layer.fan_in, cfg.lut_k)
     full_writes, full_adds = _table_build(cfg.lut_k)
     rest_writes, rest_adds = _table_build(rest) if rest else (0, 0)
-    writes = out_channels * (full * full_writes + rest_writes)
+    writes = copies * out_channels * (full * full_writes + rest_writes)
     adds = out_channels * (full * full_adds + rest_adds)
     ops = {"lut_write": writes, "add": adds, "weight_read": out_channels * layer.fan_in}
     return TileCost(math.ceil(writes / cfg.pes), ops)
@@ -297,5 +328,6 @@ def lookup_cost(layer: LayerSpec, spikes_in_t: np.ndarray, cfg: ForwardEngineCon
     k = min(cfg.lut_k, layer.fan_in) if layer.kind == "avgpool" else cfg.lut_k
     dense = points * math.ceil(layer.fan_in / k) * fan_out
     done = live * fan_out if live is not None else dense
-    return TileCost(math.ceil(done / cfg.pes), {"lut_read": done, "add": done},
+    return TileCost(math.ceil(done / lookup_pes(layer, cfg, out_channels)),
+                    {"lut_read": done, "add": done},
                     {"lut_read": dense - done, "add": dense - done})

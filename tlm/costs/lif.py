@@ -8,6 +8,10 @@ Backward, per neuron and timestep (reverse time order):
   du = do ⊙ h + du_next ⊙ tau · (1 - o)
   -> 1 mul (tau · du_next), 2 selects (gate do by h; gate by 1 - o), 1 add.
 
+Every neuron-step also reads and writes its carried state (u forward, du[t+1]
+backward) in the membrane buffer: ``membrane_read`` / ``membrane_write``, one
+``membrane_bits`` word each (the first step reads the reset value like any other).
+
 The work does not depend on the data (nothing is skipped), and every lane
 does one neuron-step per cycle, so cycles = ceil(neurons · batch / lanes).
 """
@@ -19,8 +23,9 @@ import math
 from tlm.config import LifConfig
 from tlm.costs.tile import TileCost
 
-FORWARD_OPS_PER_NEURON = {"mul": 1, "add": 1, "select": 1, "compare": 3}
-BACKWARD_OPS_PER_NEURON = {"mul": 1, "add": 1, "select": 2}
+STATE_RMW = {"membrane_read": 1, "membrane_write": 1}  # the carried state's read-modify-write
+FORWARD_OPS_PER_NEURON = {"mul": 1, "add": 1, "select": 1, "compare": 3, **STATE_RMW}
+BACKWARD_OPS_PER_NEURON = {"mul": 1, "add": 1, "select": 2, **STATE_RMW}
 
 
 def _elementwise_cost(neurons: int, batch: int, cfg: LifConfig,

@@ -14,7 +14,14 @@ output position). For every point group (sample b, output position p):
   the same for every channel (for conv, a box sum of the per-pixel count of
   channels with a non-zero history).
 
-So lookups = Σ_(b, p) nzc · nzi. Each group's lookups form an nzc × nzi
+So lookups = Σ_(b, p) nzc · nzi. A PE looks up only in its own LUT (2^k
+entries in its registers), so when the tile has fewer tables than PEs the
+spare PEs each hold a copy of one table and take a share of its lookups: every
+table is written ``wue_lut_copies`` times (pes // tables, at most one copy per
+lookup the table serves) (``lut_write`` counts the copies; the
+adds that fill a table are done once and broadcast). Each accumulation is a read-modify-write of
+its dW word in the gradient buffer (``grad_read`` + ``grad_write``, one
+``grad_bits`` word each), in both modes. Each group's lookups form an nzc × nzi
 rectangle that splits evenly over the PE array, and a PE writes or reads one
 LUT entry per cycle, so cycles = ceil((writes + lookups) / pes) — an
 ideal-balance bound, like the Forward Engine's.
@@ -76,6 +83,13 @@ def inputs_per_point(layer: LayerSpec, spikes: np.ndarray) -> np.ndarray:
     return counts.reshape(counts.shape[:-2] + (layer.out_positions,))
 
 
+def wue_lut_copies(tables: int, lookups: int, pes: int) -> int:
+    """Copies of each table: one per spare PE, but never more than its lookups need."""
+    if tables == 0:
+        return 1
+    return max(1, min(pes // tables, -(-lookups // tables)))
+
+
 def _lut_cost(layer: LayerSpec, du: np.ndarray, spikes: np.ndarray,
               cfg: WeightUpdateEngineConfig) -> TileCost:
     steps, batch = du.shape[:2]
@@ -86,10 +100,13 @@ def _lut_cost(layer: LayerSpec, du: np.ndarray, spikes: np.ndarray,
            else np.full((batch, layer.out_positions), layer.fan_in, dtype=np.int64))
     tables = int(nzc.sum())
     lookups = int((nzc * nzi).sum())
-    writes, build_adds = tables * ((1 << steps) - 1), tables * ((1 << steps) - 1 - steps)
+    copies = wue_lut_copies(tables, lookups, cfg.pes)
+    writes = copies * tables * ((1 << steps) - 1)
+    build_adds = tables * ((1 << steps) - 1 - steps)
     all_tables = points * layer.out_channels
     all_lookups = all_tables * layer.fan_in
-    ops = {"lut_write": writes, "lut_read": lookups, "add": build_adds + lookups}
+    ops = {"lut_write": writes, "lut_read": lookups, "add": build_adds + lookups,
+           "grad_read": lookups, "grad_write": lookups}
     skipped_writes = (all_tables - tables) * ((1 << steps) - 1)
     skipped_adds = (all_tables - tables) * ((1 << steps) - 1 - steps) + all_lookups - lookups
     skipped = {"lut_write": skipped_writes, "lut_read": all_lookups - lookups,
@@ -106,7 +123,8 @@ def _accumulate_cost(layer: LayerSpec, du: np.ndarray, spikes: np.ndarray,
     pairs = np.broadcast_to(np.asarray(nzc, dtype=np.int64) * nzi,
                             (steps, batch, layer.out_positions))
     adds = int(pairs.sum())
-    return TileCost(math.ceil(adds / cfg.pes), {"add": adds}, {"add": dense - adds})
+    return TileCost(math.ceil(adds / cfg.pes),
+                    {"add": adds, "grad_read": adds, "grad_write": adds}, {"add": dense - adds})
 
 
 def weight_update_cost(layer: LayerSpec, du_group: np.ndarray, spikes_in_group: np.ndarray,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from tlm.costs.forward import (live_pattern_count, lookup_cost, lut_build_cost,
-                                lut_storage_bytes)
+                                lut_replicas, lut_storage_bytes)
 from tlm.engines import lif
 from tlm.engines.context import Context, kib
 from tlm.jobs import Access, Job, Work
@@ -45,7 +45,8 @@ def build_job(ctx: Context, n: int, channels: range) -> Job:
         weights = Access("weights", n, 0, address + int(channels.start * per_channel),
                          math.ceil(len(channels) * per_channel), "fe.lut")
         reads = (weights,) if layer.has_weights else ()
-        lut_bytes = lut_storage_bytes(layer, ctx.cfg.fe, len(channels))
+        lut_bytes = (lut_storage_bytes(layer, ctx.cfg.fe, len(channels))
+                     * lut_replicas(layer, ctx.cfg.fe, len(channels)))  # every PE's own copy
         return Work(reads, (), lut_build_cost(layer, ctx.cfg.fe, len(channels)),
                     holds={"fe.lut": lut_bytes})
 

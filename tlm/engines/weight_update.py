@@ -24,8 +24,9 @@ from tlm.layout import packed_bytes
 
 
 def apply_cost(weights: int, cfg: WeightUpdateEngineConfig) -> TileCost:
-    """SGD step W -= lr·dW: one multiply and one add per weight, ``pes`` per cycle."""
-    return TileCost(math.ceil(weights / cfg.pes), {"mul": weights, "add": weights})
+    """SGD step W -= lr·dW: per weight one dW read, one multiply and one add, ``pes`` per cycle."""
+    return TileCost(math.ceil(weights / cfg.pes),
+                    {"mul": weights, "add": weights, "grad_read": weights})
 
 
 def time_groups(timesteps: int, k: int) -> list[range]:

@@ -41,11 +41,12 @@ def _along(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
     return tuple(full)
 
 
-def _pad_axis(x: np.ndarray, axis: int, before: int, total: int, step: int = 1) -> np.ndarray:
+def _pad_axis(x: np.ndarray, axis: int, before: int, total: int, step: int = 1,
+              dtype: type = np.int32) -> np.ndarray:
     """Zeros of length ``total`` along ``axis`` with x placed at before, before+step, ..."""
     shape = list(x.shape)
     shape[axis] = total
-    out = np.zeros(shape, dtype=np.int32)  # counts per window stay far below 2^31
+    out = np.zeros(shape, dtype=dtype)  # counts per window stay far below 2^31
     out[_along(x.ndim, axis, slice(before, before + step * x.shape[axis], step))] = x
     return out
 
@@ -79,8 +80,7 @@ def _transposed_sum_axis(y: np.ndarray, axis: int, kernel: int, stride: int,
     the sum is Σ_j of the stride-dilated outputs shifted by j.
     """
     if stride == kernel and padding == 0:  # tiling windows: one parent per input, if any
-        parents = np.repeat(y.astype(np.int32, copy=False), kernel, axis=axis)
-        return _pad_axis(parents, axis, 0, in_size)
+        return _tile_parents(y, axis, kernel, in_size)
     offset = kernel - 1  # room for the shift j, so every slice starts at >= 0
     total = max(in_size + padding, (y.shape[axis] - 1) * stride + 1) + offset
     dilated = _pad_axis(y, axis, offset, total, stride)
@@ -89,6 +89,23 @@ def _transposed_sum_axis(y: np.ndarray, axis: int, kernel: int, stride: int,
         first = padding + offset - j
         out += dilated[_along(y.ndim, axis, slice(first, first + in_size))]
     return out
+
+
+def _tile_parents(y: np.ndarray, axis: int, kernel: int, in_size: int) -> np.ndarray:
+    """Each output copied to the K inputs of its tile; inputs past the last tile get 0.
+
+    The copy keeps y's own width (a bool map stays one byte per entry: it is a
+    0/1 count), where a widening cast first made every later pass 4-8x larger;
+    a zero-padded copy is made only when tiles do not cover the input.
+    """
+    if y.dtype == np.bool_:
+        y = y.view(np.uint8)
+    elif y.dtype.itemsize > 4:
+        y = y.astype(np.int32)  # counts per window stay far below 2^31
+    tiled = np.repeat(y, kernel, axis=axis)
+    if tiled.shape[axis] >= in_size:
+        return tiled[_along(y.ndim, axis, slice(0, in_size))]
+    return _pad_axis(tiled, axis, 0, in_size, dtype=y.dtype)
 
 
 def transposed_box_sum(position_map: np.ndarray, kernel: int, stride: int, padding: int,

@@ -48,14 +48,14 @@ def toml_text(cfg: SystemConfig) -> str:
 
 def show(args: argparse.Namespace) -> int:
     try:
-        cfg = resolve(args)
+        cfg = resolve(args).effective()  # presets resolved: the values the simulator uses
     except ConfigError as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
         return 2
     if args.toml:
         sys.stdout.write(toml_text(cfg))
         return 0
-    defaults = SystemConfig().flat()
+    defaults = SystemConfig().effective().flat()
     table = Table(title="h2learn configuration", title_justify="left")
     for column in ("key", "value", "unit"):
         table.add_column(column)

@@ -1,27 +1,33 @@
-"""``h2learn validate``: the reference workloads against the paper's headline results.
+"""``h2learn validate``: the reference workloads' predicted results, checked for plausibility.
 
-    h2learn validate [--ablations] [--sensitivity] [--batch N] [--timesteps T]
-                     [--workloads a,b] [--cache DIR] [--config FILE] [--set KEY=VALUE ...]
+    h2learn validate [--no-ablations] [--sensitivity] [--json] [--against-paper]
+                     [--batch N] [--timesteps T] [--workloads a,b] [--cache DIR]
+                     [--config FILE] [--set KEY=VALUE ...]
 
 Makes (once, into the cache) each reference workload's trace from its recipe
-(``traces.recipes``), simulates it on the configuration, prints speedup,
-energy saving and area saving next to the paper's ranges, and exits 1 when a
-target is missed (2 on an error). ``--ablations`` removes each mechanism in
-turn; ``--sensitivity`` sweeps DRAM bandwidth and the LUT width k on two
-workloads. ``--batch``/``--timesteps`` make reduced (faster) traces, whose
-ratios are not the paper's workloads' — say so when quoting them.
+(``traces.recipes``), simulates it on the configuration and prints the
+predicted speedup, energy saving, area saving and power next to the paper's
+ranges, with each trace's content hash. Every mechanism is then removed in
+turn (time and energy); ``--sensitivity`` adds DRAM-bandwidth and LUT-k sweeps
+and a sweep over each documented assumption. Exit 1 when a plausibility check
+fails (``tlm.app.plausibility``; with ``--against-paper`` also the paper's
+bands, for configs/paper-calibrated.toml), 2 on an error. ``--json`` prints
+everything as one JSON object instead of tables. ``--batch``/``--timesteps``
+make reduced (faster) traces, whose ratios are not the paper's workloads'.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
 from rich.console import Console
 
-from tlm.app.validate_view import (ablation_table, render_sensitivity, render_validation,
-                                   targets_line)
+from tlm.app.plausibility import ablation_checks, assumption_sweeps
+from tlm.app.validate_view import (ablation_table, assumption_table, render_sensitivity,
+                                   render_validation, targets_line, validation_json)
 from tlm.app.commands.config import add_config_options, resolve
 from tlm.app.commands.progress import LazyProgress
 from tlm.config import ConfigError
@@ -41,9 +47,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "validate", help="reference workloads vs the paper's headline results",
         description="Simulate the reference workloads (traces made once from recipes and "
                     "cached) and check speedup, energy and area saving against the paper.")
-    parser.add_argument("--ablations", action="store_true", help="remove each mechanism in turn")
+    parser.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=True,
+                        help="remove each mechanism in turn (default: on; its effects are checked)")
     parser.add_argument("--sensitivity", action="store_true",
-                        help="DRAM bandwidth and LUT k sweeps on mnist-cnn and cifar10-cifarnet")
+                        help="DRAM bandwidth, LUT k and documented-assumption sweeps on "
+                             "mnist-cnn and cifar10-cifarnet")
+    parser.add_argument("--json", action="store_true", help="print one JSON object, no tables")
+    parser.add_argument("--against-paper", action="store_true",
+                        help="also check the paper's ranges (for configs/paper-calibrated.toml)")
     parser.add_argument("--batch", type=int, metavar="N", help="record at batch N (reduced run)")
     parser.add_argument("--timesteps", type=int, metavar="T", help="record at T timesteps")
     parser.add_argument("--train-iterations", type=int, metavar="N",
@@ -78,34 +89,64 @@ def _traces(args: argparse.Namespace) -> dict[str, str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(stderr=args.json)
     if not console.is_terminal:  # pipes and files: wide enough for the tables, no wrapping
-        console = Console(width=PIPE_WIDTH)
+        console = Console(width=PIPE_WIDTH, stderr=args.json)
     try:
         cfg = resolve(args)
         start = time.perf_counter()
         traces = _traces(args)
         with LazyProgress("validating") as bar:
-            validation = run_validation(traces, cfg, on_result=lambda r: bar.advance(1))
-        render_validation(validation, console)
-        console.print(targets_line(validation.targets))
-        if args.ablations:
-            with LazyProgress("ablations") as bar:
-                rows = run_ablations(traces, cfg, on_result=lambda w, v: bar.advance(1))
-            console.print(ablation_table(rows))
-        if args.sensitivity:
-            chosen = [w for w in SENSITIVITY_WORKLOADS if w in traces] or list(traces)[:2]
-            with LazyProgress("sensitivity") as bar:
-                sweeps = []
-                for name in chosen:
-                    sweeps.append(dram_sweep(traces[name], cfg))
-                    bar.advance(1)
-                    sweeps.append(lut_sweep(traces[name], cfg))
-                    bar.advance(1)
-            render_sensitivity(sweeps, console)
-        console.print(f"validate took {time.perf_counter() - start:.0f} s")
+            validation = run_validation(traces, cfg, on_result=lambda r: bar.advance(1),
+                                        against_paper=args.against_paper)
+        ablations = _ablations(args, traces, cfg, validation)
+        sweeps, sensitivity = _sensitivity(args, traces, cfg)
     except (ConfigError, TraceError, DeadlockError, KeyError, ValueError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"h2learn: error: {message}", file=sys.stderr)
         return EXIT_ERROR
+    if args.json:
+        json.dump(validation_json(validation, ablations, sweeps, sensitivity), sys.stdout,
+                  indent=1)
+        sys.stdout.write("\n")
+    else:
+        _render(console, validation, ablations, sweeps, sensitivity, args.against_paper)
+        console.print(f"validate took {time.perf_counter() - start:.0f} s")
     return EXIT_OK if validation.passed else EXIT_MISSED
+
+
+def _ablations(args: argparse.Namespace, traces: dict, cfg, validation) -> list:
+    if not args.ablations:
+        return []
+    with LazyProgress("ablations") as bar:
+        rows = run_ablations(traces, cfg, on_result=lambda w, v: bar.advance(1))
+    validation.checks += ablation_checks(rows, {r.workload: r for r in validation.rows})
+    return rows
+
+
+def _sensitivity(args: argparse.Namespace, traces: dict, cfg) -> tuple[list, list]:
+    if not args.sensitivity:
+        return [], []
+    chosen = [w for w in SENSITIVITY_WORKLOADS if w in traces] or list(traces)[:2]
+    sweeps = []
+    with LazyProgress("sensitivity") as bar:
+        for name in chosen:
+            sweeps.append(dram_sweep(traces[name], cfg))
+            sweeps.append(lut_sweep(traces[name], cfg))
+            bar.advance(1)
+        rows = assumption_sweeps({n: traces[n] for n in chosen}, cfg,
+                                 on_point=lambda: bar.advance(1))
+    return sweeps, rows
+
+
+def _render(console: Console, validation, ablations, sweeps, sensitivity,
+            against_paper: bool) -> None:
+    render_validation(validation, console)
+    if against_paper:
+        console.print(targets_line(validation.targets))
+    if ablations:
+        console.print(ablation_table(ablations))
+    if sweeps:
+        render_sensitivity(sweeps, console)
+    if sensitivity:
+        console.print(assumption_table(sensitivity))
