@@ -17,7 +17,7 @@ class DramConfigError(ValueError):
 class DramConfig:
     """Off-chip memory. Fields left at 0 take the preset's value."""
 
-    preset: str = "hbm2"              # "hbm2" | "ddr4-3200" | "lpddr4-3200"
+    preset: str = "hbm2"              # see memory/presets.py: hbm2, ddr4-3200, lpddr4-2400, ...
     model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth"
     channels: int = 0
     peak_gbps_per_channel: float = 0.0

@@ -60,11 +60,11 @@ class ChannelController:
         self.last_col, self.last_col_rank, self.last_col_group = NEVER, -1, -1
         self.last_read = NEVER
         self.last_write_group, self.last_write_rank = [NEVER] * groups, [NEVER] * t.ranks
-        self.queues = ({}, {})                   # reads, writes: bank -> deque of requests
-        self.pending = [0, 0]
-        self.resident = [0, 0]                   # requests inside bank command queues
-        self.draining = 0
+        self.trans = (deque(), deque())          # read queue, write buffer: (req, bank, row, t)
+        self.cmdq: dict[int, list] = {}          # bank -> [(req, row, is_write, t)], bank_queue deep
+        self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
+        self.moved_until = 0                     # one transaction moves per clock
         self.now = 0
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
@@ -73,33 +73,46 @@ class ChannelController:
 
     def accepts(self, is_write: bool) -> bool:
         """Whether the read queue (write buffer) has room for one more request."""
-        k = int(is_write)
-        inside = self.resident[k] if (not k or self.draining) else 0
-        return self.pending[k] - inside < (self.t.write_queue if k else self.t.read_queue)
+        return len(self.trans[is_write]) < (self.t.write_queue if is_write else self.t.read_queue)
 
     def enqueue(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> None:
-        k = int(is_write)
-        queue = self.queues[k].get(bank)
-        if queue is None:
-            queue = self.queues[k][bank] = deque()
-        if len(queue) < self.t.bank_queue:
-            self.resident[k] += 1
-        queue.append((request, row, clock))
-        if self.pending[0] + self.pending[1] == 0:
+        if not self._has_work():
             self.now = max(self.now, clock + 1)
-        self.pending[k] += 1
+        self.trans[is_write].append((request, bank, row, clock))
 
-    def _pop(self, k: int, bank: int, entry: tuple[int, int, int]) -> None:
-        queue = self.queues[k][bank]
-        if queue[0] is entry:
-            queue.popleft()
-        else:
-            queue.remove(entry)
-        if len(queue) < self.t.bank_queue:
-            self.resident[k] -= 1
-        if not queue:
-            del self.queues[k][bank]
-        self.pending[k] -= 1
+    def _has_work(self) -> bool:
+        return bool(self.cmdq or self.trans[0] or self.draining or self._drain_due())
+
+    def _drain_due(self) -> bool:
+        """DRAMsim3's rule: the write buffer is full, or holds more than ``drain_low``
+        writes while no read waits anywhere."""
+        writes = len(self.trans[1])
+        return writes >= self.t.write_queue or (writes > 0 and not self.trans[0] and (
+            self.flush or (writes > self.t.drain_low and not self.cmdq)))
+
+    def _move(self, clock: int) -> None:
+        """Move transactions into their banks' command queues, one per clock up to ``clock``:
+        the first in queue order (arrived before ``clock``) whose bank queue has room."""
+        while self.moved_until < clock:
+            if not self.draining and self._drain_due():
+                self.draining = len(self.trans[1])
+            source = self.trans[1] if self.draining else self.trans[0]
+            for entry in source:
+                if entry[3] >= clock:
+                    return
+                queue = self.cmdq.get(entry[1])
+                if queue is None or len(queue) < self.t.bank_queue:
+                    break
+            else:
+                return
+            source.remove(entry)
+            if queue is None:
+                queue = self.cmdq[entry[1]] = []
+            queue.append((entry[0], entry[2], source is self.trans[1], entry[3]))
+            if self.draining:
+                self.draining -= 1
+            self.moved_until += 1
+        self.moved_until = clock
 
     # -- refresh --------------------------------------------------------------------
 
@@ -118,28 +131,16 @@ class ChannelController:
 
     # -- one decision ---------------------------------------------------------------
 
-    def _kind(self) -> int:
-        """0 to serve reads, 1 writes, -1 to wait."""
-        t, reads, writes = self.t, self.pending[0], self.pending[1]
-        if not self.draining and writes and (
-                writes >= t.write_queue or (not reads and (writes > t.drain_low or self.flush))):
-            self.draining = writes
-        if self.draining:
-            return 1
-        return 0 if reads else -1
-
-    def _candidate(self, k: int, bank: int, queue: deque, clock: int):
+    def _candidate(self, bank: int, queue: list, clock: int):
         """The request bank ``bank`` would serve next at ``clock`` (or None)."""
         head = queue[0]
-        if head[2] >= clock:
+        if head[3] >= clock:
             return None
-        rank = bank // self.per_rank
-        if self.open_row[bank] >= 0 and self.row_epoch[bank] == self.epoch(rank, clock):
-            row = self.open_row[bank]
-            if head[1] == row or self.served[bank] >= self.t.max_row_hits:
-                return head
-            for entry in islice(queue, 1, self.t.bank_queue):
-                if entry[1] == row and entry[2] < clock:
+        row = self.open_row[bank]
+        if row >= 0 and self.row_epoch[bank] == self.epoch(bank // self.per_rank, clock) \
+                and head[1] != row and self.served[bank] < self.t.max_row_hits:
+            for entry in queue:
+                if entry[1] == row and entry[3] < clock:
                     return entry
         return head
 
@@ -214,25 +215,25 @@ class ChannelController:
 
     def advance(self, clock: int, done: list[int]) -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
-        while self.now <= clock and self.pending[0] + self.pending[1]:
-            k = self._kind()
-            if k < 0:
-                return
+        while self.now <= clock and self._has_work():
+            now = self.now
+            self._move(now)
             best = None
-            for bank, queue in self.queues[k].items():
-                entry = self._candidate(k, bank, queue, self.now)
+            for bank, queue in self.cmdq.items():
+                entry = self._candidate(bank, queue, now)
                 if entry is not None:
-                    times = self.column_time(bank, entry[1], bool(k), entry[2] + 1)
+                    times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
                     if best is None or times[0] < best[0][0]:
                         best = (times, bank, entry)
-            if best is None:      # nothing has arrived yet by now: wait for the first
-                self.now = min(q[0][2] for q in self.queues[k].values()) + 1
+            if best is None:          # nothing ready to serve at this clock
+                self.now = now + 1
                 continue
             times, bank, entry = best
-            self._pop(k, bank, entry)
-            col = self._issue(bank, entry[1], bool(k), times)
-            if k:
-                self.draining -= 1
-            else:
+            queue = self.cmdq[bank]
+            queue.remove(entry)
+            if not queue:
+                del self.cmdq[bank]
+            col = self._issue(bank, entry[1], entry[2], times)
+            if not entry[2]:
                 done[entry[0]] = col + self.t.cl + self.t.burst_clocks
-            self.now = max(self.now, col)
+            self.now = max(now, col)
