@@ -22,3 +22,6 @@ class DramConfig:
     channels: int = 0
     peak_gbps_per_channel: float = 0.0
     latency_ns: float = -1.0          # bandwidth model's fixed latency; -1 = preset's row-hit latency
+    # trace-driven mode (h2learn dram): DRAMsim3-style field order, MSB first; "" = the part's
+    address_map: str = ""
+    xor_bank: bool = False            # XOR bank, bank group and channel with low row bits

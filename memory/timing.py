@@ -51,6 +51,7 @@ class CommandTiming:
     bank_queue: int = 8      # per-bank command queue (DRAMsim3 cmd_queue_size)
     drain_low: int = 8       # writes are drained when more than this are waiting and no reads
     max_row_hits: int = 4    # hits a row serves before a waiting conflict may close it
+    address_map: str = "rochrababgco"   # the part's default field order (DRAMsim3), MSB first
 
     @property
     def rc(self) -> int:
@@ -76,7 +77,8 @@ DDR4_3200 = CommandTiming(
 HBM2 = CommandTiming(
     tck_ns=1.0, burst_clocks=2, burst_bytes=64, ranks=1, bank_groups=4, banks_per_group=4,
     row_bytes=2048, cl=14, cwl=4, rcd=14, rp=14, ras=34, rrd_s=4, rrd_l=6, faw=30,
-    ccd_s=1, ccd_l=2, wtr_s=6, wtr_l=8, rtp=5, wr=16, rtrs=2, refi=3900, rfc=260)
+    ccd_s=1, ccd_l=2, wtr_s=6, wtr_l=8, rtp=5, wr=16, rtrs=2, refi=3900, rfc=260,
+    address_map="rorabgbachco")
 
 # DRAMsim3 LPDDR4_8Gb_x16_2400: a 64-bit channel of x16 devices, BL16 (128 B), 2 ranks.
 LPDDR4_2400 = CommandTiming(
