@@ -65,6 +65,7 @@ class ChannelController:
         self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
         self.moved_until = 0                     # one transaction moves per clock
+        self.cache: dict[int, tuple] = {}        # bank -> (epoch, request, hit, own bound)
         self.now = 0
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
@@ -109,6 +110,7 @@ class ChannelController:
             if queue is None:
                 queue = self.cmdq[entry[1]] = []
             queue.append((entry[0], entry[2], source is self.trans[1], entry[3]))
+            self.cache.pop(entry[1], None)
             if self.draining:
                 self.draining -= 1
             self.moved_until += 1
@@ -211,28 +213,63 @@ class ChannelController:
         self.act_ready[bank] = max(self.act_ready[bank], self.pre_ready[bank] + t.rp)
         self.last_col, self.last_col_rank, self.last_col_group = col, rank, group
         self.bank_busy[bank] = act if act is not None else col
+        self.cache.pop(bank, None)
         return col
+
+    def _bank_part(self, bank: int, queue: list, clock: int):
+        """(request, is a row hit, the bank's own bound) for bank ``bank`` at ``clock``:
+        for a hit the column clock, else the ACT clock before rank-wide limits."""
+        entry = self._candidate(bank, queue, clock)
+        rank = bank // self.per_rank
+        ready = self._after_refresh(rank, max(entry[3] + 1, self.bank_busy[bank]))
+        if self.row_epoch[bank] == self.epoch(rank, ready) and self.open_row[bank] >= 0:
+            if self.open_row[bank] == entry[1]:
+                return entry, True, max(ready, self.col_ready[bank])
+            return entry, False, max(ready, self.pre_ready[bank]) + self.t.rp
+        return entry, False, max(ready, self.act_ready[bank])
+
+    def _choose(self, now: int):
+        """The bank and request whose column command can issue first (None if none)."""
+        t, cache = self.t, self.cache
+        per_rank, per_group = self.per_rank, self.per_group
+        epochs = [self.epoch(r, now) for r in range(t.ranks)]
+        # the rank-wide ACT limits (tRRD_S, tFAW) and tRRD_L, as a column clock, per group
+        floors = [max(self.act_rank[g // t.bank_groups] + t.rrd_s, self.act_group[g] + t.rrd_l,
+                      self.faw[g // t.bank_groups][0] + t.faw) + t.rcd
+                  for g in range(len(self.act_group))]
+        best_col, best = 1 << 62, None
+        for bank, queue in self.cmdq.items():
+            epoch = epochs[bank // per_rank]
+            cached = cache.get(bank)
+            if cached is None or cached[0] != epoch:
+                cached = cache[bank] = (epoch, *self._bank_part(bank, queue, now))
+            _, entry, hit, col = cached
+            if not hit:
+                col += t.rcd
+                floor = floors[bank // per_group]
+                if floor > col:
+                    col = floor
+            if col < best_col:
+                col = max(col, self._bus_ready(bank // per_rank, bank // per_group, entry[2]))
+                if col < best_col:
+                    best_col, best = col, (bank, entry)
+        return best
 
     def advance(self, clock: int, done: list[int]) -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
         while self.now <= clock and self._has_work():
             now = self.now
             self._move(now)
-            best = None
-            for bank, queue in self.cmdq.items():
-                entry = self._candidate(bank, queue, now)
-                if entry is not None:
-                    times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
-                    if best is None or times[0] < best[0][0]:
-                        best = (times, bank, entry)
+            best = self._choose(now)
             if best is None:          # nothing ready to serve at this clock
                 self.now = now + 1
                 continue
-            times, bank, entry = best
+            bank, entry = best
             queue = self.cmdq[bank]
             queue.remove(entry)
             if not queue:
                 del self.cmdq[bank]
+            times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
             col = self._issue(bank, entry[1], entry[2], times)
             if not entry[2]:
                 done[entry[0]] = col + self.t.cl + self.t.burst_clocks
