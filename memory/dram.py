@@ -1,5 +1,13 @@
 """Off-chip DRAM: per-channel servers with bank state, refresh and a FIFO queue.
 
+The ``Dram`` is the memory target the DMAs talk to; its two timing models are
+separate classes behind one interface (``reserve`` a transaction's schedule,
+``access_one`` for a one-block transaction or None): ``BankedModel``
+(memory/dram_banked.py) and ``BandwidthModel`` (memory/dram_bandwidth.py).
+The Dram splits a transaction over the address map, keeps the shared state
+(bus free times, counters, bandwidth windows) and turns a schedule into the
+completion event.
+
 One transaction (a tile) costs one SimPy event, whatever its size. It is split
 per channel into sub-requests; each channel is a FIFO server whose schedule is
 computed when a sub-request arrives (a *reservation*, as in a TLM-2.0 loosely
@@ -42,104 +50,23 @@ transfer costs exactly 0 cycles.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
 import simpy
 
-from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span, period_masks
+from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span
+from memory.dram_bandwidth import BandwidthModel
+from memory.dram_banked import BankedModel, ChannelState, to_cycles
+from memory.dram_records import AccessRecord, Schedule, to_record
 from memory.dram_stats import (DEFAULT_WINDOW_CYCLES, ChannelCounters, ChannelStats,
                                DramRecord, DramStats, RefreshClock, WindowedBytes)
-from memory.presets import DramPreset, resolve_dram
 from memory.payload import Transaction
+from memory.presets import DramPreset, resolve_dram
 
 __all__ = ["AccessRecord", "ChannelStats", "Dram", "DramRecord", "DramStats", "MODELS"]
 
 DEFAULT_LOOKAHEAD_BURSTS = 64
-MODELS = ("banked", "bandwidth")
-
-
-class AccessRecord(NamedTuple):
-    """What one transaction saw: the value of the event ``access`` returns."""
-
-    arrival_cycle: int
-    start_cycle: int        # first data-bus slot on any of its channels
-    end_cycle: int          # last byte on the bus
-    done_cycle: int         # completion (reads: + device latency)
-    queue_cycles: int       # longest wait for a channel, over its channels
-    channels: int
-    row_hits: int
-    row_misses: int
-    row_conflicts: int
-    critical_channel: int = -1  # the channel that finished last (where a stall is blamed)
-
-
-class _Cycles(NamedTuple):
-    """The preset's timing in accelerator cycles (floats)."""
-
-    burst: float
-    rtrs: float
-    act_window: float     # max(tRRD_S, tFAW / 4)
-    ccd_l: float          # max(tCCD_L, t_burst)
-    rrd_l: float
-    rc: float
-    hit: float
-    miss: float
-    conflict: float
-
-
-def _cycles(preset: DramPreset, clock_mhz: float) -> _Cycles:
-    t, c = preset.timing, clock_mhz / 1e3
-    burst = preset.burst_ns * c
-    return _Cycles(burst=burst, rtrs=t.t_rtrs_ns * c,
-                   act_window=max(t.t_rrd_s_ns, t.t_faw_ns / 4) * c,
-                   ccd_l=max(t.t_ccd_l_ns * c, burst), rrd_l=t.t_rrd_l_ns * c,
-                   rc=t.t_rc_ns * c, hit=t.latency_hit_ns * c, miss=t.latency_miss_ns * c,
-                   conflict=t.latency_conflict_ns * c)
-
-
-class _State:
-    """Server free times and open rows of every channel.
-
-    Channel-level state (bus free time, last rank) is plain lists, one entry per
-    channel: a transaction touches a handful of channels, and plain Python beats
-    numpy on so few elements. The rank, bank-group and bank servers share one
-    vector ``free`` (so one ``advance`` serves them all), each part keyed as the
-    address map's ``Layout`` keys it (``... * channels + channel``), so
-    ``reshape(-1, channels)`` gathers each channel's servers in one column.
-    Banks are keyed by their position in a period.
-    """
-
-    def __init__(self, amap: AddressMap) -> None:
-        ch = amap.channels
-        self.bus_free = [0.0] * ch
-        self.last_rank = [-1] * ch
-        ranks, groups = amap.ranks * ch, amap.ranks * amap.bank_groups * ch
-        self.free = np.zeros(ranks + groups + amap.period_blocks)
-        self.sizes = (ranks, groups, amap.period_blocks)
-        self.open_row = np.full(amap.period_blocks, -1, dtype=np.int64)
-        self.row_epoch = np.zeros(amap.period_blocks, dtype=np.int64)
-
-
-class _Rows(NamedTuple):
-    """Row-buffer outcome of one transaction, per period position (bank)."""
-
-    first_kind: np.ndarray   # 0 hit, 1 miss, 2 conflict, of the bank's first block
-    activations: np.ndarray
-    conflicts: np.ndarray
-    blocks: np.ndarray
-
-
-class _Schedule(NamedTuple):
-    """One transaction's sub-requests (float cycles): lists indexed by channel,
-    meaningful on the touched ``channels`` only."""
-
-    channels: list[int]
-    start: list[float]
-    end: list[float]
-    done: list[float]
-    counts: tuple[list[int], list[int], list[int]]   # hits, misses, conflicts
-    busy: list[float]
+MODELS = {"banked": BankedModel, "bandwidth": BandwidthModel}
 
 
 class Dram:
@@ -149,32 +76,25 @@ class Dram:
                  clock_mhz: float = 1000.0, model: str = "banked", *,
                  interleave_bytes: int = DEFAULT_INTERLEAVE_BYTES,
                  lookahead_bursts: float = DEFAULT_LOOKAHEAD_BURSTS,
-                 window_cycles: int = DEFAULT_WINDOW_CYCLES) -> None:
+                 window_cycles: int = DEFAULT_WINDOW_CYCLES, fast_path: bool = True) -> None:
         if model not in MODELS:
             raise ValueError(f"{name}: model {model!r}, expected one of {', '.join(MODELS)}")
         self.env, self.name, self.preset, self.model = env, name, preset, model
         self.clock_mhz = clock_mhz
         self.address_map = AddressMap.for_preset(preset, interleave_bytes)
-        self.cycles = c = _cycles(preset, clock_mhz)
+        self.cycles = c = to_cycles(preset, clock_mhz)
         self.lookahead_cycles = lookahead_bursts * c.burst
         per_ns = clock_mhz / 1e3
-        banked = model == "banked"
         self.refresh = RefreshClock(preset.timing.t_refi_ns * per_ns,
-                                    preset.timing.t_rfc_ns * per_ns if banked else 0.0)
+                                    preset.timing.t_rfc_ns * per_ns if model == "banked" else 0.0)
         self.bytes_per_cycle = preset.peak_gbps_per_channel / per_ns
         self.latency_cycles = preset.latency_ns * per_ns
-        self._state = _State(self.address_map)
+        self._state = ChannelState(self.address_map)
         self._counters = ChannelCounters(preset.channels)
         self._windows = WindowedBytes(preset.channels, window_cycles)
         self.transactions = 0
-        # cached from the preset: per-block group work without / with an activation
-        full = self.address_map.interleave_bytes // preset.burst_bytes
-        self._group_work = (full * c.ccd_l, max(full * c.ccd_l, c.rrd_l))
-        self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
-        sizes = self._state.sizes
-        self._server_channel = np.arange(sum(sizes)) % preset.channels
-        self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
-        self._kind_key = 3 * self.address_map.layout.channel
+        self.timing = MODELS[model](self)
+        self.fast_path = fast_path      # False: one-block transactions take ``reserve`` too
 
     @classmethod
     def from_config(cls, env: simpy.Environment, name: str, cfg: Any, **kwargs: Any) -> "Dram":
@@ -195,193 +115,18 @@ class Dram:
             return self.env.timeout(0, value=AccessRecord(arrival, arrival, arrival, arrival,
                                                           0, 0, 0, 0, 0))
         sp = self.address_map.span(txn.address, txn.length_bytes)
-        if sp.first == sp.last and self.model == "banked":
-            record = self._access_one_block(sp, arrival, txn.is_read)
-            return self.env.timeout(record.done_cycle - arrival, value=record)
-        if self.model == "bandwidth":
-            sched = self._reserve_bandwidth(sp, arrival, txn.is_read)
-        else:
-            sched = self._reserve_banked(sp, arrival, txn.is_read)
+        if sp.first == sp.last and self.fast_path:
+            record = self.timing.access_one(sp, arrival, txn.is_read)
+            if record is not None:
+                return self.env.timeout(record.done_cycle - arrival, value=record)
+        sched = self.timing.reserve(sp, arrival, txn.is_read)
         self._account(sp, sched, arrival, txn.is_read)
-        record = _record(arrival, sched)
+        record = to_record(arrival, sched)
         return self.env.timeout(record.done_cycle - arrival, value=record)
-
-    # -- the two timing models -----------------------------------------------------
-
-    def _reserve_bandwidth(self, sp: Span, arrival: int, is_read: bool) -> _Schedule:
-        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
-        chans, nbytes = sp.channels, sp.nbytes
-        start, end, busy = [arr] * ch_n, [arr] * ch_n, [0.0] * ch_n
-        for ch in chans:
-            start[ch] = max(st.bus_free[ch], arr)
-            busy[ch] = nbytes[ch] / self.bytes_per_cycle
-            end[ch] = st.bus_free[ch] = start[ch] + busy[ch]
-        done = [t + self.latency_cycles for t in end] if is_read else end
-        zeros = [0] * ch_n
-        return _Schedule(chans, start, end, done, (zeros, zeros, zeros), busy)
-
-    def _reserve_banked(self, sp: Span, arrival: int, is_read: bool) -> _Schedule:
-        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
-        chans = sp.channels
-        start, epoch, ready = [arr] * ch_n, [0] * ch_n, [arr] * ch_n
-        for ch in chans:
-            free = st.bus_free[ch]
-            start[ch], epoch[ch] = self.refresh.skip_one(max(free, arr))
-            # the controller prepares rows only for requests within its lookahead
-            ready[ch] = max(arr, free - self.lookahead_cycles)
-        rows = self._classify(sp, epoch, chans)
-        aux = self._serve_servers(sp, rows, ready)
-        return self._reserve_buses(sp, chans, rows, (start, ready, aux), is_read)
-
-    def _reserve_buses(self, sp: Span, chans: list[int], rows: _Rows,
-                       times: tuple[list[float], list[float], list[float]],
-                       is_read: bool) -> _Schedule:
-        """Each touched channel's data bus, once its other servers (``aux``) are known."""
-        st, c, ref, ch_n = self._state, self.cycles, self.refresh, self.preset.channels
-        start, ready, aux = times
-        switches = self._rank_switches(sp, chans)
-        bursts = sp.bursts
-        first_kind = rows.first_kind[sp.head_pos].tolist()
-        end, busy = [0.0] * ch_n, [0.0] * ch_n
-        for ch in chans:
-            work = bursts[ch] * c.burst + switches[ch] * c.rtrs
-            end[ch] = st.bus_free[ch] = max(
-                max(ref.advance_exact(start[ch], work), aux[ch]),
-                ready[ch] + self._first_prefix[first_kind[ch]] + work)
-            busy[ch] = work
-        done = [t + max(c.hit - c.burst, 0.0) for t in end] if is_read else end
-        # per channel: first blocks by kind (3 * channel + kind), and later row crossings
-        kinds = np.bincount(rows.first_kind + self._kind_key, minlength=3 * ch_n).tolist()
-        crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
-        misses = kinds[1::3]
-        conflicts = [k + int(x) for k, x in zip(kinds[2::3], crossings)]
-        hits = [b - m - k for b, m, k in zip(bursts, misses, conflicts)]
-        return _Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
-
-    def _access_one_block(self, sp: Span, arrival: int, is_read: bool) -> AccessRecord:
-        """One block (the common small case): the banked model in plain Python."""
-        st, c, ref, amap = self._state, self.cycles, self.refresh, self.address_map
-        ch, pos, bursts = sp.first % amap.channels, sp.first_pos, sp.head_bursts
-        bus_free = float(st.bus_free[ch])
-        start = ref.advance_one(max(bus_free, float(arrival)), 0.0)
-        ready = max(float(arrival), bus_free - self.lookahead_cycles)
-        epoch, row = ref.epoch(start), sp.period // amap.blocks_per_row
-        open_row = int(st.open_row[pos]) if st.row_epoch[pos] == epoch else -1
-        kind = 0 if open_row == row else (1 if open_row < 0 else 2)
-        st.open_row[pos], st.row_epoch[pos] = row, epoch
-        rank, last_rank = int(sp.first // amap.channels // (amap.bank_groups * amap.banks_per_group)
-                              % amap.ranks), int(st.last_rank[ch])
-        bus_work = bursts * c.burst + (0 <= last_rank != rank) * c.rtrs
-        st.last_rank[ch] = rank
-        ranks, groups, _ = st.sizes
-        lay = amap.layout
-        servers = [(int(lay.group[pos]) + ranks, max(bursts * c.ccd_l, (kind > 0) * c.rrd_l),
-                    c.ccd_l)]
-        if kind > 0:
-            servers += [(int(lay.rank[pos]), c.act_window, c.act_window),
-                        (ranks + groups + pos, c.rc, c.rc)]
-        aux = 0.0
-        for key, work, unit in servers:
-            finish = ref.advance_one(max(float(st.free[key]), ready), work)
-            st.free[key] = finish
-            aux = max(aux, finish - unit + c.burst)
-        end = max(ref.advance_one(start, bus_work), aux, ready + self._first_prefix[kind] + bus_work)
-        st.bus_free[ch] = end
-        done = end + max(c.hit - c.burst, 0.0) if is_read else end
-        counts = (bursts - (kind > 0), int(kind == 1), int(kind == 2))
-        self._counters.add_one(ch, sp.head_bytes, is_read, counts, start - arrival, bus_work)
-        self._windows.add_one(ch, start, end, sp.head_bytes)
-        return AccessRecord(arrival, round(start), round(end), max(arrival, round(done)),
-                            round(start - arrival), 1, *counts, critical_channel=int(ch))
-
-    def _classify(self, sp: Span, epoch: list[int], chans: list[int]) -> _Rows:
-        """Row hits, misses and conflicts of every bank the transaction touches.
-
-        A bank's blocks are one per grid row (period), in address order, and a
-        grid row has one DRAM row number: the bank's first block meets the row
-        left open (unless a refresh closed it since), and each later one
-        conflicts exactly when it crosses into the next DRAM row.
-        """
-        st = self._state
-        first_period, after_last, used, all_used = period_masks(
-            len(st.open_row), sp.first_pos, sp.last_pos, min(sp.periods, 3))
-        blocks = sp.periods - (first_period + after_last)
-        row_first, row_last = self._grid_rows(sp, first_period, after_last)
-        # channels almost always share their refresh epoch: then one number serves all banks
-        epochs = {epoch[ch] for ch in chans}
-        bank_epoch = (epochs.pop() if len(epochs) == 1
-                      else np.array(epoch)[self.address_map.layout.channel])
-        open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
-        # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
-        if all_used:
-            kind = (open_now != row_first) * (1 + (open_now >= 0))
-            st.open_row[:], st.row_epoch[:] = row_last, bank_epoch
-        else:
-            kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
-            np.copyto(st.open_row, row_last, where=used)
-            np.copyto(st.row_epoch, bank_epoch, where=used)
-        conflicts = used * (row_last - row_first)
-        return _Rows(kind, (kind > 0) + conflicts, conflicts, blocks)
-
-    def _grid_rows(self, sp: Span, first_period: np.ndarray,
-                   after_last: np.ndarray) -> tuple[Any, Any]:
-        """DRAM row of each bank's first and last block: one number where all banks agree."""
-        per_row, top = self.address_map.blocks_per_row, sp.period + sp.periods - 1
-        row_first = (sp.period // per_row if sp.period // per_row == (sp.period + 1) // per_row
-                     else (sp.period + first_period) // per_row)
-        row_last = (top // per_row if top // per_row == (top - 1) // per_row
-                    else (top - after_last) // per_row)
-        return row_first, row_last
-
-    def _serve_servers(self, sp: Span, rows: _Rows, ready: list[float]) -> list[float]:
-        """Per channel: when the ranks, bank groups and banks finish their share."""
-        c, st, lay = self.cycles, self._state, self.address_map.layout
-        acts = rows.activations
-        plain, activating = self._group_work
-        group_work = (rows.blocks - acts) * plain + acts * activating
-        self._partial_block_group_work(sp, rows, group_work)
-        ranks, groups, _ = st.sizes
-        work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
-                               np.bincount(lay.group, group_work, groups), acts * c.rc))
-        used = work > 0
-        ready_at = np.array(ready)[self._server_channel]
-        finish = self.refresh.advance(np.maximum(st.free, ready_at), work)
-        np.copyto(st.free, finish, where=used)
-        bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
-        return bound.reshape(-1, self.preset.channels).max(axis=0, initial=0.0).tolist()
-
-    def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
-        """Correct the group work of the first and last blocks, which may be partial."""
-        c, full = self.cycles, self.address_map.interleave_bytes // self.preset.burst_bytes
-        edges = [(sp.first_pos, sp.head_bursts, rows.first_kind[sp.first_pos] > 0)]
-        if sp.last > sp.first:
-            if rows.blocks[sp.last_pos] == 1:
-                act = rows.first_kind[sp.last_pos] > 0
-            else:
-                act = (sp.period + sp.periods - 1) % self.address_map.blocks_per_row == 0
-            edges.append((sp.last_pos, sp.tail_bursts, act))
-        for pos, bursts, act in edges:
-            if bursts != full:
-                group_work[pos] += (max(bursts * c.ccd_l, act * c.rrd_l)
-                                    - max(full * c.ccd_l, act * c.rrd_l))
-
-    def _rank_switches(self, sp: Span, chans: list[int]) -> list[int]:
-        """Rank switches on each touched channel's bus (into the first block, and within)."""
-        st, amap = self._state, self.address_map
-        per_rank = amap.bank_groups * amap.banks_per_group
-        first_local, last_local = sp.first_local, sp.last_local
-        switches = [0] * amap.channels
-        for ch in chans:
-            first, last = first_local[ch] // per_rank, last_local[ch] // per_rank
-            previous = st.last_rank[ch]
-            switches[ch] = (previous >= 0 and first % amap.ranks != previous) + (
-                last - first if amap.ranks > 1 else 0)
-            st.last_rank[ch] = last % amap.ranks
-        return switches
 
     # -- statistics ----------------------------------------------------------------
 
-    def _account(self, sp: Span, sched: _Schedule, arrival: int, is_read: bool) -> None:
+    def _account(self, sp: Span, sched: Schedule, arrival: int, is_read: bool) -> None:
         self._counters.add(sched.channels, sp.nbytes, is_read, sched.counts,
                            [t - arrival for t in sched.start], sched.busy)
         self._windows.add(sched.channels, sched.start, sched.end, sp.nbytes)
@@ -406,16 +151,3 @@ class Dram:
         """One-line textual state, for debugging."""
         free = " ".join(f"{t:.0f}" for t in self._state.bus_free)
         return f"{self.name} @{self.env.now}: {self.transactions} txns, bus free at [{free}]"
-
-
-def _record(arrival: int, sched: _Schedule) -> AccessRecord:
-    chans = sched.channels
-    start = [sched.start[ch] for ch in chans]
-    end = max(sched.end[ch] for ch in chans)
-    done, critical = max((sched.done[ch], ch) for ch in chans)
-    hits, misses, conflicts = (sum(x) for x in sched.counts)
-    return AccessRecord(
-        arrival_cycle=arrival, start_cycle=round(min(start)), end_cycle=round(end),
-        done_cycle=max(arrival, round(done)), queue_cycles=round(max(start) - arrival),
-        channels=len(start), row_hits=hits, row_misses=misses, row_conflicts=conflicts,
-        critical_channel=critical)

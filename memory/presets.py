@@ -1,39 +1,38 @@
-"""DRAM presets: the timing, geometry and energy of HBM2, DDR4-3200 and LPDDR4-3200.
+"""DRAM presets: the timing, geometry and energy of the parts the model knows.
 
-A preset is data, not behaviour: the DRAM model in ``memory/dram.py`` reads these
-numbers and nothing else. Times are in nanoseconds (converted to accelerator
-cycles once, when a ``Dram`` is built); sizes in bytes.
+A preset is data, not behaviour: the DRAM models read these numbers and nothing
+else. Times are in nanoseconds (converted to accelerator cycles once, when a
+``Dram`` is built); sizes in bytes. docs/dram.md lists every value's source.
 
-Sources (docs: /work/shared/REFERENCE.md, "DRAM presets" and "Cycle-accurate
-reference points"):
+- ``ddr4-3200``, ``hbm2``, ``lpddr4-2400`` are DRAMsim3's reference parts
+  (DDR4_8Gb_x8_3200, HBM2_8Gb_x128, LPDDR4_8Gb_x16_2400 at DRAMsim3 commit
+  29817593b3389f1337235d63cac515024ab8fd6e): their clock-counted timing is in
+  ``memory/timing.py`` and the nanosecond timing here is derived from it.
+- ``hbm2e`` and ``hbm3`` are HBM2's core at the JESD235C / JESD238 interface
+  clocks (``memory.timing.with_clock``).
+- ``lpddr4-3200`` is another part: JEDEC JESD209-4 x32 channels, 8 banks, one
+  rank, 2 KiB rows (tRRD 10 ns, tCCD 8 clocks = one BL16 burst).
+- Activation energy: DRAMsim3's IDD model, E_act = VDD·(IDD0·tRC − IDD3N·tRAS −
+  IDD2N·tRP) per device, times the devices that open a row together. DDR4
+  (IDD0 57, IDD3N 52, IDD2N 37 mA, 1.2 V, 8 x8 devices per rank): 0.52 nJ × 8 =
+  4.2 nJ per 8 KiB row. HBM2 (IDD0 65, IDD3N 55, IDD2N 40 mA, 1.2 V, one device
+  per channel): 0.83 nJ per ACT. LPDDR4 (no IDD values in our sources): DDR4's
+  0.52 nJ per KiB of row opened.
 
-- Geometry, burst, tCL/tRCD/tRP/tRAS/tFAW, tREFI/tRFC, device latencies and
-  energy per bit: the REFERENCE.md presets table (DRAMsim3 / Ramulator configs).
-- tRRD_S/tRRD_L, tCCD_L, tRTRS and the rank count are not in that table; they
-  come from DRAMsim3's bundled configs (DDR4_8Gb_x8_3200.ini: tCK 0.63 ns,
-  tRRD_S 4, tRRD_L 8, tCCD_L 8, tRTRS 1 clocks, a 16 GB channel of 8 GB ranks
-  = 2 ranks; HBM2_8Gb_x128.ini: tCK 1 ns, tRRD_S 4, tRRD_L 6, tCCD_L 2, one rank)
-  and, for LPDDR4 (no bank groups), JEDEC JESD209-4 (tRRD 10 ns, tCCD 8 clocks
-  = one BL16 burst).
-- Activation energy (not tabulated anywhere we can cite directly): DRAMsim3's
-  IDD model, E_act = VDD·(IDD0·tRC − IDD3N·tRAS − IDD2N·tRP) per device, times
-  the devices that open a row together. DDR4 (IDD0 57, IDD3N 52, IDD2N 37 mA,
-  1.2 V, 8 x8 devices per rank): 0.52 nJ × 8 = 4.2 nJ per 8 KB row. HBM2
-  (IDD0 65, IDD3N 55, IDD2N 40 mA, 1.2 V, one device per channel): 0.83 nJ per
-  1 KB row. LPDDR4 has no IDD values in our sources: assumed DDR4's energy per
-  KB of row opened (0.52 nJ/KB) × 2 KB = 1.05 nJ.
-
-Default channel counts (the accelerator's memory system, an assumption):
-HBM2 = one stack, 8 channels (256 GB/s); DDR4-3200 = 4 channels (102.4 GB/s,
-a four-DIMM accelerator board); LPDDR4-3200 = 4 x32 channels (51.2 GB/s, a
-mobile-SoC-class package). All can be overridden through DramConfig.
+Default channel counts (the accelerator's memory system, an assumption): HBM2,
+HBM2E = one stack of 8 channels (256, 410 GB/s); HBM3 = one stack of 16
+(819 GB/s); DDR4-3200 = 4 channels (a four-DIMM board); LPDDR4-2400 = one
+64-bit channel as in DRAMsim3; LPDDR4-3200 = 4 x32 channels. All can be
+overridden through DramConfig.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from memory import timing
 from memory.config import DramConfig, DramConfigError
+from memory.timing import CommandTiming
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,7 @@ class DramPreset:
     latency_ns: float               # bandwidth-only model's fixed latency
     energy_pj_per_bit: float
     activation_energy_pj: float
+    commands: CommandTiming | None = None   # clock-counted timing for the command-level model
 
     @property
     def banks_per_rank(self) -> int:
@@ -100,29 +100,36 @@ class DramPreset:
         return self.burst_bytes / self.peak_gbps_per_channel
 
 
-HBM2 = DramPreset(
-    name="hbm2", channels=8, peak_gbps_per_channel=32.0, burst_bytes=64,
-    ranks=1, bank_groups=4, banks_per_group=4, row_bytes=1024,
-    timing=DramTiming(
-        t_cl_ns=14.0, t_rcd_ns=14.0, t_rp_ns=14.0, t_ras_ns=34.0, t_faw_ns=30.0,
-        t_rrd_s_ns=4.0, t_rrd_l_ns=6.0, t_ccd_l_ns=2.0, t_rtrs_ns=0.0,
-        t_refi_ns=3900.0, t_rfc_ns=260.0,
-        latency_hit_ns=16.0, latency_miss_ns=30.0, latency_conflict_ns=44.0),
-    latency_ns=16.0, energy_pj_per_bit=3.9, activation_energy_pj=830.0,
-)
+def from_commands(name: str, part: CommandTiming, channels: int, energy_pj_per_bit: float,
+                  activation_energy_pj: float) -> DramPreset:
+    """A preset whose nanosecond timing is the part's clock-counted timing times tCK."""
+    ns = part.tck_ns
+    hit = (part.cl + part.burst_clocks) * ns
+    return DramPreset(
+        name=name, channels=channels, peak_gbps_per_channel=part.peak_gbps,
+        burst_bytes=part.burst_bytes, ranks=part.ranks, bank_groups=part.bank_groups,
+        banks_per_group=part.banks_per_group, row_bytes=part.row_bytes,
+        timing=DramTiming(
+            t_cl_ns=part.cl * ns, t_rcd_ns=part.rcd * ns, t_rp_ns=part.rp * ns,
+            t_ras_ns=part.ras * ns, t_faw_ns=part.faw * ns, t_rrd_s_ns=part.rrd_s * ns,
+            t_rrd_l_ns=part.rrd_l * ns, t_ccd_l_ns=part.ccd_l * ns, t_rtrs_ns=part.rtrs * ns,
+            t_refi_ns=part.refi * ns, t_rfc_ns=part.rfc * ns, latency_hit_ns=hit,
+            latency_miss_ns=hit + part.rcd * ns, latency_conflict_ns=hit + (part.rcd + part.rp) * ns),
+        latency_ns=hit, energy_pj_per_bit=energy_pj_per_bit,
+        activation_energy_pj=activation_energy_pj, commands=part)
 
-DDR4_3200 = DramPreset(
-    name="ddr4-3200", channels=4, peak_gbps_per_channel=25.6, burst_bytes=64,
-    ranks=2, bank_groups=4, banks_per_group=4, row_bytes=8192,
-    timing=DramTiming(
-        t_cl_ns=13.75, t_rcd_ns=13.75, t_rp_ns=13.75, t_ras_ns=32.5, t_faw_ns=21.25,
-        t_rrd_s_ns=2.5, t_rrd_l_ns=5.0, t_ccd_l_ns=5.0, t_rtrs_ns=0.625,
-        t_refi_ns=7800.0, t_rfc_ns=350.0,
-        latency_hit_ns=16.0, latency_miss_ns=30.0, latency_conflict_ns=44.0),
-    # 15 pJ/bit: the middle of REFERENCE.md's 10-20 pJ/bit (IDD model + I/O).
-    latency_ns=16.0, energy_pj_per_bit=15.0, activation_energy_pj=4200.0,
-)
 
+HBM2 = from_commands("hbm2", timing.HBM2, 8, 3.9, 830.0)
+# 15 pJ/bit: the middle of the 10-20 pJ/bit of DDR4 interfaces (IDD model + I/O).
+DDR4_3200 = from_commands("ddr4-3200", timing.DDR4_3200, 4, 15.0, 4200.0)
+# One 64-bit channel, as DRAMsim3's part; 0.52 nJ per KiB of row opened (DDR4's) x 8 KiB.
+LPDDR4_2400 = from_commands("lpddr4-2400", timing.LPDDR4_2400, 1, 8.0, 4200.0)
+# One stack: 8 channels (HBM2E), 16 channels (HBM3); HBM2's energy per bit and per ACT.
+HBM2E = from_commands("hbm2e", timing.HBM2E, 8, 3.9, 830.0)
+HBM3 = from_commands("hbm3", timing.HBM3, 16, 3.9, 830.0)
+
+# A different part from lpddr4-2400: JEDEC x32 channels, 8 banks, 1 rank, 2 KiB rows;
+# the reservation models only (no command-level timing).
 LPDDR4_3200 = DramPreset(
     name="lpddr4-3200", channels=4, peak_gbps_per_channel=12.8, burst_bytes=64,
     ranks=1, bank_groups=1, banks_per_group=8, row_bytes=2048,
@@ -134,7 +141,8 @@ LPDDR4_3200 = DramPreset(
     latency_ns=25.0, energy_pj_per_bit=8.0, activation_energy_pj=1050.0,
 )
 
-PRESETS: dict[str, DramPreset] = {p.name: p for p in (HBM2, DDR4_3200, LPDDR4_3200)}
+PRESETS: dict[str, DramPreset] = {p.name: p for p in (
+    HBM2, DDR4_3200, LPDDR4_2400, HBM2E, HBM3, LPDDR4_3200)}
 
 
 def get_preset(name: str) -> DramPreset:

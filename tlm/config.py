@@ -165,7 +165,7 @@ _CHOICES = {
     "be.sparsity": ("dual", "input", "output", "dense"),
     "be.lane_mapping": ("packed", "neuron", "channel"),
     "wue.mode": ("lut", "accumulate"),
-    "dram.preset": ("hbm2", "ddr4-3200", "lpddr4-3200"),
+    "dram.preset": ("hbm2", "ddr4-3200", "lpddr4-2400", "hbm2e", "hbm3", "lpddr4-3200"),
     "dram.model": ("banked", "bandwidth"),
     "pipeline.mode": ("serial", "overlap"),
     "energy.tech": ("28nm", "45nm"),

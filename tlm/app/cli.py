@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     # at module level keeps `h2learn --version` free of that start-up cost.
     from tlm.app.commands import analyze as analyze_cmd
     from tlm.app.commands import config as config_cmd
+    from tlm.app.commands import dram as dram_cmd
     from tlm.app.commands import report as report_cmd
     from tlm.app.commands import run as run_cmd
     from tlm.app.commands import sweep as sweep_cmd
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "driven by HDF5 traces of BPTT training iterations.")
     parser.add_argument("--version", action="version", version=f"h2learn {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd, validate_cmd):
+    for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd, validate_cmd,
+                   dram_cmd):
         module.add_parser(commands)
     return parser
 

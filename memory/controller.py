@@ -1,0 +1,276 @@
+"""One DRAM channel's controller at the command level, as an open-page controller runs it.
+
+Each channel holds a read queue and a write buffer (``read_queue`` /
+``write_queue`` deep) in front of per-bank command queues (``bank_queue``
+deep), as DRAMsim3's controller does. Scheduling decisions are taken in time
+order; each decision serves one request:
+
+* **which request.** Reads, unless a write drain is on. Per bank, the oldest
+  request, or an older-row-first exception: a request that hits the open row
+  goes first unless the row has already served ``max_row_hits`` hits and the
+  oldest request wants another row. Across banks, the request whose column
+  command can issue first (first-ready), the oldest bank on a tie.
+* **write drain.** Writes wait in their buffer; a drain starts when it is full,
+  or holds more than ``drain_low`` writes while no read waits, and then serves
+  exactly the writes present at that moment.
+* **its commands.** PRE (if another row is open), ACT (if the bank is closed)
+  and the column command, each at the first clock every constraint allows:
+  tRAS/tRTP/tWR before PRE, tRP before ACT, tRC per bank, tRRD_S/tRRD_L and
+  four ACTs per tFAW per rank, tRCD before the column command, tCCD_S/tCCD_L
+  between column commands, tRTRS between ranks, read-to-write turnaround
+  (RL + BL/2 - WL + tRTRS) and write-to-read (WL + BL/2 + tWTR_S/L).
+  ACTs and PREs may be placed earlier than the previous column command (the
+  controller prepares banks for queued requests); column commands, and so the
+  data bus, go in decision order.
+* **refresh.** Each rank refreshes every tREFI, ranks staggered by tREFI /
+  ranks (DRAMsim3's RANK_LEVEL_STAGGERED); a refresh closes the rank's rows
+  and blocks it for tRFC.
+
+A decision is taken at the clock of the previous column command and sees the
+requests that had arrived by then. Row hits are counted as DRAMsim3 counts
+them: a column command is a hit when its row has served one since its ACT.
+Times are integer memory clocks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from itertools import islice
+
+from memory.timing import CommandTiming
+
+NEVER = -(1 << 40)
+
+
+class ChannelController:
+    """Bank state, queues and counters of one channel; ``advance`` makes decisions."""
+
+    def __init__(self, timing: CommandTiming) -> None:
+        t, nb = timing, timing.banks
+        self.t = t
+        self.per_rank, self.per_group = t.bank_groups * t.banks_per_group, t.banks_per_group
+        self.col_same, self.col_other = max(t.ccd_l, t.burst_clocks), max(t.ccd_s, t.burst_clocks)
+        self.open_row, self.row_epoch = [-1] * nb, [0] * nb
+        self.col_ready, self.pre_ready, self.act_ready = [0] * nb, [0] * nb, [0] * nb
+        self.bank_busy = [0] * nb               # clock of the bank's last ACT or column
+        self.served = [0] * nb                   # column commands since the bank's ACT
+        groups = t.ranks * t.bank_groups
+        self.act_rank, self.act_group = [NEVER] * t.ranks, [NEVER] * groups
+        self.faw = [[NEVER] * 4 for _ in range(t.ranks)]      # last four ACTs per rank
+        self.last_col, self.last_col_rank, self.last_col_group = NEVER, -1, -1
+        self.last_read = NEVER
+        self.last_write_group, self.last_write_rank = [NEVER] * groups, [NEVER] * t.ranks
+        self.trans = (deque(), deque())          # read queue, write buffer: (req, bank, row, t)
+        self.cmdq: dict[int, list] = {}          # bank -> [(req, row, is_write, t)], bank_queue deep
+        self.draining = 0                        # writes still to move in this drain
+        self.flush = False                       # end of stream: drain whatever is left
+        self.moved_until = 0                     # one transaction moves per clock
+        self.cache: dict[int, tuple] = {}        # bank -> (epoch, request, hit, own bound)
+        self.now = 0
+        self.reads, self.writes = [0] * nb, [0] * nb
+        self.hits, self.acts = [0] * nb, [0] * nb
+
+    # -- queues ---------------------------------------------------------------------
+
+    def accepts(self, is_write: bool) -> bool:
+        """Whether the read queue (write buffer) has room for one more request."""
+        return len(self.trans[is_write]) < (self.t.write_queue if is_write else self.t.read_queue)
+
+    def enqueue(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> None:
+        if not self._has_work():
+            self.now = max(self.now, clock + 1)
+        self.trans[is_write].append((request, bank, row, clock))
+
+    def _has_work(self) -> bool:
+        return bool(self.cmdq or self.trans[0] or self.draining or self._drain_due())
+
+    def _drain_due(self) -> bool:
+        """DRAMsim3's rule: the write buffer is full, or holds more than ``drain_low``
+        writes while no read waits anywhere."""
+        writes = len(self.trans[1])
+        return writes >= self.t.write_queue or (writes > 0 and not self.trans[0] and (
+            self.flush or (writes > self.t.drain_low and not self.cmdq)))
+
+    def _move(self, clock: int) -> None:
+        """Move transactions into their banks' command queues, one per clock up to ``clock``:
+        the first in queue order (arrived before ``clock``) whose bank queue has room."""
+        while self.moved_until < clock:
+            if not self.draining and self._drain_due():
+                self.draining = len(self.trans[1])
+            source = self.trans[1] if self.draining else self.trans[0]
+            for entry in source:
+                if entry[3] >= clock:
+                    return
+                queue = self.cmdq.get(entry[1])
+                if queue is None or len(queue) < self.t.bank_queue:
+                    break
+            else:
+                return
+            source.remove(entry)
+            if queue is None:
+                queue = self.cmdq[entry[1]] = []
+            queue.append((entry[0], entry[2], source is self.trans[1], entry[3]))
+            self.cache.pop(entry[1], None)
+            if self.draining:
+                self.draining -= 1
+            self.moved_until += 1
+        self.moved_until = clock
+
+    # -- refresh --------------------------------------------------------------------
+
+    def epoch(self, rank: int, clock: int) -> int:
+        """Refreshes rank ``rank`` has started by ``clock``."""
+        first = (rank + 1) * (self.t.refi // self.t.ranks)
+        return 0 if clock < first else (clock - first) // self.t.refi + 1
+
+    def _refresh_end(self, rank: int, epoch: int) -> int:
+        """The clock refresh number ``epoch`` (from 1) of ``rank`` releases it."""
+        start = (rank + 1) * (self.t.refi // self.t.ranks) + (epoch - 1) * self.t.refi
+        return start + self.t.rfc if epoch else 0
+
+    def _after_refresh(self, rank: int, clock: int) -> int:
+        return max(clock, self._refresh_end(rank, self.epoch(rank, clock)))
+
+    # -- one decision ---------------------------------------------------------------
+
+    def _candidate(self, bank: int, queue: list, clock: int):
+        """The request bank ``bank`` would serve next at ``clock`` (or None)."""
+        head = queue[0]
+        if head[3] >= clock:
+            return None
+        row = self.open_row[bank]
+        if row >= 0 and self.row_epoch[bank] == self.epoch(bank // self.per_rank, clock) \
+                and head[1] != row and self.served[bank] < self.t.max_row_hits:
+            for entry in queue:
+                if entry[1] == row and entry[3] < clock:
+                    return entry
+        return head
+
+    def column_time(self, bank: int, row: int, is_write: bool, ready: int):
+        """(column clock, ACT clock or None, PRE clock or None) for a request at ``bank``."""
+        t, rank = self.t, bank // self.per_rank
+        group = bank // self.per_group
+        # a bank's commands are sequential: nothing for it before its last one
+        ready = self._after_refresh(rank, max(ready, self.bank_busy[bank]))
+        epoch = self.epoch(rank, ready)
+        open_row = self.open_row[bank] if self.row_epoch[bank] == epoch else -1
+        act = pre = None
+        if open_row == row:
+            col = max(ready, self.col_ready[bank])
+        else:
+            if open_row >= 0:
+                pre = max(ready, self.pre_ready[bank])
+                act = pre + t.rp
+            else:
+                act = max(ready, self.act_ready[bank])
+            act = max(act, self.act_rank[rank] + t.rrd_s, self.act_group[group] + t.rrd_l,
+                      self.faw[rank][0] + t.faw)
+            act = self._after_refresh(rank, act)
+            col = act + t.rcd
+        col = max(col, self._bus_ready(rank, group, is_write))
+        if self.epoch(rank, col) != epoch:          # a refresh fell in between: start over
+            return self.column_time(bank, row, is_write,
+                                    self._refresh_end(rank, self.epoch(rank, col)))
+        return col, act, pre
+
+    def _bus_ready(self, rank: int, group: int, is_write: bool) -> int:
+        """First clock a column command may issue, from the bus and turnaround limits."""
+        t = self.t
+        if self.last_col_rank == rank:
+            col = self.last_col + (self.col_same if group == self.last_col_group else self.col_other)
+        else:
+            col = self.last_col + t.burst_clocks + t.rtrs
+        if is_write:
+            return max(col, self.last_read + t.cl + t.burst_clocks - t.cwl + t.rtrs)
+        after_write = t.cwl + t.burst_clocks
+        return max(col, self.last_write_group[group] + after_write + t.wtr_l,
+                   self.last_write_rank[rank] + after_write + t.wtr_s)
+
+    def _issue(self, bank: int, row: int, is_write: bool, times) -> int:
+        """Commit one request's commands; returns its column clock."""
+        t, (col, act, pre) = self.t, times
+        rank, group = bank // self.per_rank, bank // self.per_group
+        if act is not None:
+            self.acts[bank] += 1
+            self.open_row[bank], self.row_epoch[bank] = row, self.epoch(rank, act)
+            self.served[bank] = 0
+            self.col_ready[bank], self.pre_ready[bank] = act + t.rcd, act + t.ras
+            self.act_ready[bank] = act + t.rc
+            self.act_rank[rank] = max(self.act_rank[rank], act)
+            self.act_group[group] = max(self.act_group[group], act)
+            self.faw[rank] = sorted(self.faw[rank] + [act])[1:]
+        if self.served[bank]:
+            self.hits[bank] += 1
+        self.served[bank] += 1
+        if is_write:
+            self.writes[bank] += 1
+            self.pre_ready[bank] = max(self.pre_ready[bank], col + t.cwl + t.burst_clocks + t.wr)
+            self.last_write_group[group] = self.last_write_rank[rank] = col
+        else:
+            self.reads[bank] += 1
+            self.pre_ready[bank] = max(self.pre_ready[bank], col + t.rtp)
+            self.last_read = col
+        self.act_ready[bank] = max(self.act_ready[bank], self.pre_ready[bank] + t.rp)
+        self.last_col, self.last_col_rank, self.last_col_group = col, rank, group
+        self.bank_busy[bank] = act if act is not None else col
+        self.cache.pop(bank, None)
+        return col
+
+    def _bank_part(self, bank: int, queue: list, clock: int):
+        """(request, is a row hit, the bank's own bound) for bank ``bank`` at ``clock``:
+        for a hit the column clock, else the ACT clock before rank-wide limits."""
+        entry = self._candidate(bank, queue, clock)
+        rank = bank // self.per_rank
+        ready = self._after_refresh(rank, max(entry[3] + 1, self.bank_busy[bank]))
+        if self.row_epoch[bank] == self.epoch(rank, ready) and self.open_row[bank] >= 0:
+            if self.open_row[bank] == entry[1]:
+                return entry, True, max(ready, self.col_ready[bank])
+            return entry, False, max(ready, self.pre_ready[bank]) + self.t.rp
+        return entry, False, max(ready, self.act_ready[bank])
+
+    def _choose(self, now: int):
+        """The bank and request whose column command can issue first (None if none)."""
+        t, cache = self.t, self.cache
+        per_rank, per_group = self.per_rank, self.per_group
+        epochs = [self.epoch(r, now) for r in range(t.ranks)]
+        # the rank-wide ACT limits (tRRD_S, tFAW) and tRRD_L, as a column clock, per group
+        floors = [max(self.act_rank[g // t.bank_groups] + t.rrd_s, self.act_group[g] + t.rrd_l,
+                      self.faw[g // t.bank_groups][0] + t.faw) + t.rcd
+                  for g in range(len(self.act_group))]
+        best_col, best = 1 << 62, None
+        for bank, queue in self.cmdq.items():
+            epoch = epochs[bank // per_rank]
+            cached = cache.get(bank)
+            if cached is None or cached[0] != epoch:
+                cached = cache[bank] = (epoch, *self._bank_part(bank, queue, now))
+            _, entry, hit, col = cached
+            if not hit:
+                col += t.rcd
+                floor = floors[bank // per_group]
+                if floor > col:
+                    col = floor
+            if col < best_col:
+                col = max(col, self._bus_ready(bank // per_rank, bank // per_group, entry[2]))
+                if col < best_col:
+                    best_col, best = col, (bank, entry)
+        return best
+
+    def advance(self, clock: int, done: list[int]) -> None:
+        """Take every decision due by ``clock``; read completions go into ``done``."""
+        while self.now <= clock and self._has_work():
+            now = self.now
+            self._move(now)
+            best = self._choose(now)
+            if best is None:          # nothing ready to serve at this clock
+                self.now = now + 1
+                continue
+            bank, entry = best
+            queue = self.cmdq[bank]
+            queue.remove(entry)
+            if not queue:
+                del self.cmdq[bank]
+            times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
+            col = self._issue(bank, entry[1], entry[2], times)
+            if not entry[2]:
+                done[entry[0]] = col + self.t.cl + self.t.burst_clocks
+            self.now = max(now, col)

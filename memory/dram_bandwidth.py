@@ -1,0 +1,36 @@
+"""The bandwidth-only DRAM timing model: one FIFO server per channel, bytes / peak."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from memory.address_map import Span
+from memory.dram_records import AccessRecord, Schedule
+
+if TYPE_CHECKING:
+    from memory.dram import Dram
+
+
+class BandwidthModel:
+    """Service = bytes / peak bandwidth; reads complete a fixed latency later."""
+
+    def __init__(self, dram: "Dram") -> None:
+        self.preset, self._state = dram.preset, dram._state
+        self.bytes_per_cycle, self.latency_cycles = dram.bytes_per_cycle, dram.latency_cycles
+
+    def access_one(self, sp: Span, arrival: int, is_read: bool) -> AccessRecord | None:
+        """No scalar fast path: one block goes through ``reserve`` like any transaction."""
+        return None
+
+    def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:
+        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
+        chans, nbytes = sp.channels, sp.nbytes
+        start, end, busy = [arr] * ch_n, [arr] * ch_n, [0.0] * ch_n
+        for ch in chans:
+            start[ch] = max(st.bus_free[ch], arr)
+            busy[ch] = nbytes[ch] / self.bytes_per_cycle
+            end[ch] = st.bus_free[ch] = start[ch] + busy[ch]
+        done = [t + self.latency_cycles for t in end] if is_read else end
+        zeros = [0] * ch_n
+        return Schedule(chans, start, end, done, (zeros, zeros, zeros), busy)
+

@@ -1,0 +1,255 @@
+"""The banked DRAM timing model: open rows, bank-level parallelism, refresh.
+
+See memory/dram.py for the model in words. A transaction's blocks are
+classified against the open-row state of their banks, vectorised over the
+period grid of the address map (``reserve``); a transaction of one block takes
+a scalar path in plain Python (``access_one``) that gives the same result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from memory.address_map import AddressMap, Span, period_masks
+from memory.dram_records import AccessRecord, Schedule
+from memory.presets import DramPreset
+
+if TYPE_CHECKING:
+    from memory.dram import Dram
+
+
+class _Cycles(NamedTuple):
+    """The preset's timing in accelerator cycles (floats)."""
+
+    burst: float
+    rtrs: float
+    act_window: float     # max(tRRD_S, tFAW / 4)
+    ccd_l: float          # max(tCCD_L, t_burst)
+    rrd_l: float
+    rc: float
+    hit: float
+    miss: float
+    conflict: float
+
+
+def to_cycles(preset: DramPreset, clock_mhz: float) -> _Cycles:
+    t, c = preset.timing, clock_mhz / 1e3
+    burst = preset.burst_ns * c
+    return _Cycles(burst=burst, rtrs=t.t_rtrs_ns * c,
+                   act_window=max(t.t_rrd_s_ns, t.t_faw_ns / 4) * c,
+                   ccd_l=max(t.t_ccd_l_ns * c, burst), rrd_l=t.t_rrd_l_ns * c,
+                   rc=t.t_rc_ns * c, hit=t.latency_hit_ns * c, miss=t.latency_miss_ns * c,
+                   conflict=t.latency_conflict_ns * c)
+
+
+class ChannelState:
+    """Server free times and open rows of every channel.
+
+    Channel-level state (bus free time, last rank) is plain lists, one entry per
+    channel: a transaction touches a handful of channels, and plain Python beats
+    numpy on so few elements. The rank, bank-group and bank servers share one
+    vector ``free`` (so one ``advance`` serves them all), each part keyed as the
+    address map's ``Layout`` keys it (``... * channels + channel``), so
+    ``reshape(-1, channels)`` gathers each channel's servers in one column.
+    Banks are keyed by their position in a period.
+    """
+
+    def __init__(self, amap: AddressMap) -> None:
+        ch = amap.channels
+        self.bus_free = [0.0] * ch
+        self.last_rank = [-1] * ch
+        ranks, groups = amap.ranks * ch, amap.ranks * amap.bank_groups * ch
+        self.free = np.zeros(ranks + groups + amap.period_blocks)
+        self.sizes = (ranks, groups, amap.period_blocks)
+        self.open_row = np.full(amap.period_blocks, -1, dtype=np.int64)
+        self.row_epoch = np.zeros(amap.period_blocks, dtype=np.int64)
+
+
+class _Rows(NamedTuple):
+    """Row-buffer outcome of one transaction, per period position (bank)."""
+
+    first_kind: np.ndarray   # 0 hit, 1 miss, 2 conflict, of the bank's first block
+    activations: np.ndarray
+    conflicts: np.ndarray
+    blocks: np.ndarray
+
+
+class BankedModel:
+    """Rows, banks, bank groups, ranks and refresh; the state lives in the ``Dram``."""
+
+    def __init__(self, dram: "Dram") -> None:
+        self.preset, self.address_map, self.refresh = dram.preset, dram.address_map, dram.refresh
+        self.cycles = c = dram.cycles
+        self.lookahead_cycles = dram.lookahead_cycles
+        self._state, self._counters, self._windows = dram._state, dram._counters, dram._windows
+        preset = self.preset
+        # cached from the preset: per-block group work without / with an activation
+        full = self.address_map.interleave_bytes // preset.burst_bytes
+        self._group_work = (full * c.ccd_l, max(full * c.ccd_l, c.rrd_l))
+        self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
+        sizes = self._state.sizes
+        self._server_channel = np.arange(sum(sizes)) % preset.channels
+        self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
+        self._kind_key = 3 * self.address_map.layout.channel
+
+    def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:
+        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
+        chans = sp.channels
+        start, epoch, ready = [arr] * ch_n, [0] * ch_n, [arr] * ch_n
+        for ch in chans:
+            free = st.bus_free[ch]
+            start[ch], epoch[ch] = self.refresh.skip_one(max(free, arr))
+            # the controller prepares rows only for requests within its lookahead
+            ready[ch] = max(arr, free - self.lookahead_cycles)
+        rows = self._classify(sp, epoch, chans)
+        aux = self._serve_servers(sp, rows, ready)
+        return self._reserve_buses(sp, chans, rows, (start, ready, aux), is_read)
+
+    def _reserve_buses(self, sp: Span, chans: list[int], rows: _Rows,
+                       times: tuple[list[float], list[float], list[float]],
+                       is_read: bool) -> Schedule:
+        """Each touched channel's data bus, once its other servers (``aux``) are known."""
+        st, c, ref, ch_n = self._state, self.cycles, self.refresh, self.preset.channels
+        start, ready, aux = times
+        switches = self._rank_switches(sp, chans)
+        bursts = sp.bursts
+        first_kind = rows.first_kind[sp.head_pos].tolist()
+        end, busy = [0.0] * ch_n, [0.0] * ch_n
+        for ch in chans:
+            work = bursts[ch] * c.burst + switches[ch] * c.rtrs
+            end[ch] = st.bus_free[ch] = max(
+                max(ref.advance_exact(start[ch], work), aux[ch]),
+                ready[ch] + self._first_prefix[first_kind[ch]] + work)
+            busy[ch] = work
+        done = [t + max(c.hit - c.burst, 0.0) for t in end] if is_read else end
+        # per channel: first blocks by kind (3 * channel + kind), and later row crossings
+        kinds = np.bincount(rows.first_kind + self._kind_key, minlength=3 * ch_n).tolist()
+        crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
+        misses = kinds[1::3]
+        conflicts = [k + int(x) for k, x in zip(kinds[2::3], crossings)]
+        hits = [b - m - k for b, m, k in zip(bursts, misses, conflicts)]
+        return Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
+
+    def access_one(self, sp: Span, arrival: int, is_read: bool) -> AccessRecord:
+        """One block (the common small case): the banked model in plain Python."""
+        st, c, ref, amap = self._state, self.cycles, self.refresh, self.address_map
+        ch, pos, bursts = sp.first % amap.channels, sp.first_pos, sp.head_bursts
+        bus_free = float(st.bus_free[ch])
+        start = ref.advance_one(max(bus_free, float(arrival)), 0.0)
+        ready = max(float(arrival), bus_free - self.lookahead_cycles)
+        epoch, row = ref.epoch(start), sp.period // amap.blocks_per_row
+        open_row = int(st.open_row[pos]) if st.row_epoch[pos] == epoch else -1
+        kind = 0 if open_row == row else (1 if open_row < 0 else 2)
+        st.open_row[pos], st.row_epoch[pos] = row, epoch
+        rank, last_rank = int(sp.first // amap.channels // (amap.bank_groups * amap.banks_per_group)
+                              % amap.ranks), int(st.last_rank[ch])
+        bus_work = bursts * c.burst + (0 <= last_rank != rank) * c.rtrs
+        st.last_rank[ch] = rank
+        ranks, groups, _ = st.sizes
+        lay = amap.layout
+        servers = [(int(lay.group[pos]) + ranks, max(bursts * c.ccd_l, (kind > 0) * c.rrd_l),
+                    c.ccd_l)]
+        if kind > 0:
+            servers += [(int(lay.rank[pos]), c.act_window, c.act_window),
+                        (ranks + groups + pos, c.rc, c.rc)]
+        aux = 0.0
+        for key, work, unit in servers:
+            finish = ref.advance_one(max(float(st.free[key]), ready), work)
+            st.free[key] = finish
+            aux = max(aux, finish - unit + c.burst)
+        end = max(ref.advance_one(start, bus_work), aux, ready + self._first_prefix[kind] + bus_work)
+        st.bus_free[ch] = end
+        done = end + max(c.hit - c.burst, 0.0) if is_read else end
+        counts = (bursts - (kind > 0), int(kind == 1), int(kind == 2))
+        self._counters.add_one(ch, sp.head_bytes, is_read, counts, start - arrival, bus_work)
+        self._windows.add_one(ch, start, end, sp.head_bytes)
+        return AccessRecord(arrival, round(start), round(end), max(arrival, round(done)),
+                            round(start - arrival), 1, *counts, critical_channel=int(ch))
+
+    def _classify(self, sp: Span, epoch: list[int], chans: list[int]) -> _Rows:
+        """Row hits, misses and conflicts of every bank the transaction touches.
+
+        A bank's blocks are one per grid row (period), in address order, and a
+        grid row has one DRAM row number: the bank's first block meets the row
+        left open (unless a refresh closed it since), and each later one
+        conflicts exactly when it crosses into the next DRAM row.
+        """
+        st = self._state
+        first_period, after_last, used, all_used = period_masks(
+            len(st.open_row), sp.first_pos, sp.last_pos, min(sp.periods, 3))
+        blocks = sp.periods - (first_period + after_last)
+        row_first, row_last = self._grid_rows(sp, first_period, after_last)
+        # channels almost always share their refresh epoch: then one number serves all banks
+        epochs = {epoch[ch] for ch in chans}
+        bank_epoch = (epochs.pop() if len(epochs) == 1
+                      else np.array(epoch)[self.address_map.layout.channel])
+        open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
+        # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
+        if all_used:
+            kind = (open_now != row_first) * (1 + (open_now >= 0))
+            st.open_row[:], st.row_epoch[:] = row_last, bank_epoch
+        else:
+            kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
+            np.copyto(st.open_row, row_last, where=used)
+            np.copyto(st.row_epoch, bank_epoch, where=used)
+        conflicts = used * (row_last - row_first)
+        return _Rows(kind, (kind > 0) + conflicts, conflicts, blocks)
+
+    def _grid_rows(self, sp: Span, first_period: np.ndarray,
+                   after_last: np.ndarray) -> tuple[Any, Any]:
+        """DRAM row of each bank's first and last block: one number where all banks agree."""
+        per_row, top = self.address_map.blocks_per_row, sp.period + sp.periods - 1
+        row_first = (sp.period // per_row if sp.period // per_row == (sp.period + 1) // per_row
+                     else (sp.period + first_period) // per_row)
+        row_last = (top // per_row if top // per_row == (top - 1) // per_row
+                    else (top - after_last) // per_row)
+        return row_first, row_last
+
+    def _serve_servers(self, sp: Span, rows: _Rows, ready: list[float]) -> list[float]:
+        """Per channel: when the ranks, bank groups and banks finish their share."""
+        c, st, lay = self.cycles, self._state, self.address_map.layout
+        acts = rows.activations
+        plain, activating = self._group_work
+        group_work = (rows.blocks - acts) * plain + acts * activating
+        self._partial_block_group_work(sp, rows, group_work)
+        ranks, groups, _ = st.sizes
+        work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
+                               np.bincount(lay.group, group_work, groups), acts * c.rc))
+        used = work > 0
+        ready_at = np.array(ready)[self._server_channel]
+        finish = self.refresh.advance(np.maximum(st.free, ready_at), work)
+        np.copyto(st.free, finish, where=used)
+        bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
+        return bound.reshape(-1, self.preset.channels).max(axis=0, initial=0.0).tolist()
+
+    def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
+        """Correct the group work of the first and last blocks, which may be partial."""
+        c, full = self.cycles, self.address_map.interleave_bytes // self.preset.burst_bytes
+        edges = [(sp.first_pos, sp.head_bursts, rows.first_kind[sp.first_pos] > 0)]
+        if sp.last > sp.first:
+            if rows.blocks[sp.last_pos] == 1:
+                act = rows.first_kind[sp.last_pos] > 0
+            else:
+                act = (sp.period + sp.periods - 1) % self.address_map.blocks_per_row == 0
+            edges.append((sp.last_pos, sp.tail_bursts, act))
+        for pos, bursts, act in edges:
+            if bursts != full:
+                group_work[pos] += (max(bursts * c.ccd_l, act * c.rrd_l)
+                                    - max(full * c.ccd_l, act * c.rrd_l))
+
+    def _rank_switches(self, sp: Span, chans: list[int]) -> list[int]:
+        """Rank switches on each touched channel's bus (into the first block, and within)."""
+        st, amap = self._state, self.address_map
+        per_rank = amap.bank_groups * amap.banks_per_group
+        first_local, last_local = sp.first_local, sp.last_local
+        switches = [0] * amap.channels
+        for ch in chans:
+            first, last = first_local[ch] // per_rank, last_local[ch] // per_rank
+            previous = st.last_rank[ch]
+            switches[ch] = (previous >= 0 and first % amap.ranks != previous) + (
+                last - first if amap.ranks > 1 else 0)
+            st.last_rank[ch] = last % amap.ranks
+        return switches
+
