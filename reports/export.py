@@ -1,7 +1,8 @@
 """Writing results files atomically: JSON, CSV per layer.
 
-Every file is written to a temporary file in the target directory and renamed
-into place, so an interrupted run never leaves a half-written output.
+Every file goes through ``traces.atomic.write_atomic`` (the project's one
+atomic writer): a temp file renamed over a regular file, so an interrupted run
+never leaves a half-written output and a FIFO or device is never replaced.
 """
 
 from __future__ import annotations
@@ -11,31 +12,14 @@ import io
 import json
 import math
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from reports.results import Results
+from traces.atomic import write_atomic  # noqa: F401  (the one atomic writer; callers import it here)
 from traces.files import read_regular_text
 
 # a results file is tens of kB; a limit keeps a FIFO or a huge file from stalling a reader
 RESULTS_MAX_BYTES = 64 << 20
-
-
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
-    target = Path(path)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-    try:
-        with os.fdopen(fd, mode) as handle:
-            handle.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _finite(value: Any) -> Any:

@@ -27,13 +27,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from traces.atomic import write_atomic
 from traces.record import LayerRecord
 from traces.synthetic import LayerRates, SyntheticParams, generate_trace
 from traces.workloads import get_workload
@@ -196,8 +196,4 @@ def read_provenance(trace_path: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=1)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the trace next to it has the usual mode
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=1))

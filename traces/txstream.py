@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -24,7 +23,7 @@ import h5py
 import numpy as np
 
 from traces.errors import TraceError
-from traces.writer import default_file_mode
+from traces.atomic import atomic_path
 
 SCHEMA_NAME = "h2learn-tx-stream"
 SCHEMA_VERSION = "1.0.0"
@@ -34,22 +33,13 @@ CHUNK_ROWS = 16384
 def write_stream(path: str | os.PathLike, header: Mapping[str, Any],
                  iterations: list[Mapping[str, np.ndarray]]) -> None:
     """Write ``iterations`` (each a dict of table name -> 1-D array) atomically."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as h5:
-            h5.attrs.update({"schema": SCHEMA_NAME, "schema_version": SCHEMA_VERSION,
-                             "header": json.dumps(header), "iterations": len(iterations)})
-            for index, tables in enumerate(iterations):
-                group = h5.create_group(f"iterations/{index}")
-                for name, table in tables.items():
-                    _write_table(group, name, table)
-        os.chmod(tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs.update({"schema": SCHEMA_NAME, "schema_version": SCHEMA_VERSION,
+                         "header": json.dumps(header), "iterations": len(iterations)})
+        for index, tables in enumerate(iterations):
+            group = h5.create_group(f"iterations/{index}")
+            for name, table in tables.items():
+                _write_table(group, name, table)
 
 
 def _write_table(group: h5py.Group, name: str, table: np.ndarray) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Mapping
@@ -29,19 +28,13 @@ import h5py
 import numpy as np
 
 from traces import schema
+from traces.atomic import AtomicTarget
 from traces.errors import TraceError
 from traces.network import LayerSpec
 from traces.record import LayerRecord
 from traces.workloads import Workload
 
 PRODUCER_VERSION = "0.1.0"
-
-
-def default_file_mode() -> int:
-    """0o666 minus the process umask: the mode ``open()`` would have given."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def header_for_workload(workload: Workload, *, producer: str, batch: int | None = None,
@@ -164,23 +157,24 @@ class TraceWriter:
         else:
             self.filters = {"compression": compression, "shuffle": True}
         self._file: h5py.File | None = None
-        self._tmp: Path | None = None
+        self._out: AtomicTarget | None = None
         self._count = 0
         self._open_iteration: IterationWriter | None = None
 
     def __enter__(self) -> "TraceWriter":
-        directory = self.path.parent if str(self.path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(fd)
-        self._tmp = Path(tmp)
-        self._file = h5py.File(self._tmp, "w")
+        self._out = AtomicTarget(self.path)
+        try:
+            self._file = h5py.File(self._out.temp, "w")
+        except BaseException:
+            self._out.abandon()
+            raise
         self._file.attrs.update(schema.header_attrs(self.header, iterations=1))
         self._file.create_group("iterations")
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        assert self._file is not None and self._tmp is not None
+        assert self._file is not None and self._out is not None
         try:
             if exc_type is None:
                 self._finish()
@@ -191,8 +185,7 @@ class TraceWriter:
             self._abandon()
             return
         self._file.close()
-        os.chmod(self._tmp, default_file_mode())  # mkstemp makes 0600; give the usual mode
-        os.replace(self._tmp, self.path)
+        self._out.commit()
 
     def _finish(self) -> None:
         self._end_open_iteration()
@@ -202,7 +195,7 @@ class TraceWriter:
 
     def _abandon(self) -> None:
         self._file.close()
-        self._tmp.unlink(missing_ok=True)
+        self._out.abandon()
 
     def _end_open_iteration(self) -> None:
         if self._open_iteration is None:

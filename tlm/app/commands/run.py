@@ -10,7 +10,6 @@ to stderr and only appears for runs longer than a second.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from tlm.app.commands.progress import LazyProgress
 from tlm.config import ConfigError
 from tlm.app.replay import record_stream, replay_runs
 from tlm.system import DeadlockError
+from traces.atomic import check_target
 from traces.errors import TraceError
 
 
@@ -83,18 +83,15 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def check_output_path(option: str, path: str, inputs: set[Path]) -> None:
-    """One output path: not empty, not an input, not a directory, in a writable directory."""
+    """One output path: not empty, not an input, and writable by the one atomic writer."""
     if not path.strip():
         raise OutputError(f"--{option}: the path is empty")
-    target = Path(path).resolve()
-    if target in inputs:
+    if Path(path).resolve() in inputs:
         raise OutputError(f"--{option} {path}: is an input of this command; refusing to overwrite it")
-    if target.is_dir():
-        raise OutputError(f"--{option} {path}: is a directory")
-    if not target.parent.is_dir():
-        raise OutputError(f"--{option} {path}: directory {Path(path).parent} does not exist")
-    if not os.access(target.parent, os.W_OK):
-        raise OutputError(f"--{option} {path}: directory {Path(path).parent} is not writable")
+    try:
+        check_target(path)
+    except OSError as exc:
+        raise OutputError(f"--{option} {path}: {exc.strerror}") from None
 
 
 def execute(args: argparse.Namespace,

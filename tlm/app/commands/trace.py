@@ -15,6 +15,7 @@ import argparse
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable, Iterator
 
 from rich.console import Console
@@ -30,6 +31,7 @@ from traces.recipes import make_trace, reference_recipe
 from traces.synthetic import SyntheticParams, generate_trace
 from traces.validate import validate_trace
 from traces.workloads import Workload, get_workload
+from traces.atomic import check_target
 from traces.writer import TraceWriter, header_for_workload
 
 EXIT_OK, EXIT_ERROR = 0, 2
@@ -146,6 +148,9 @@ def _check_memory(args: argparse.Namespace, workload: Workload) -> None:
 def handle_gen(args: argparse.Namespace) -> int:
     try:
         _check_sizes(args)
+        check_target(args.output)  # a directory or a FIFO is an error before any work
+        if args.network and Path(args.network).resolve() == Path(args.output).resolve():
+            raise ValueError(f"-o {args.output}: is the --network input; refusing to overwrite it")
         workload, params = _workload_and_params(args)
         _check_memory(args, workload)
         if args.source == "synthetic":
