@@ -163,7 +163,7 @@ def validate(cfg: SystemConfig) -> None:
             if key == "dram.latency_ns":
                 if value < 0 and value != -1:
                     raise ConfigError(f"{key}: {value}, expected >= 0 (or -1 for the preset's)")
-            elif key in ("dram.channels", "dram.peak_gbps_per_channel"):
+            elif key in ("dram.channels", "dram.peak_gbps_per_channel", "dram.interleave_bytes"):
                 if value < 0:
                     raise ConfigError(f"{key}: {value}, expected >= 0 (0 = preset's)")
             elif not value > 0 or (isinstance(value, float) and math.isnan(value)):

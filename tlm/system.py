@@ -134,7 +134,8 @@ def simulate_programs(programs: Programs, cfg: SystemConfig,
         preset = resolve_dram(cfg.dram)
     except DramConfigError as exc:
         raise ConfigError(str(exc)) from None
-    dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model)
+    dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model,
+                **({"interleave_bytes": cfg.dram.interleave_bytes} if cfg.dram.interleave_bytes else {}))
     buffers = make_buffers(env, cfg)
     channels = make_channels(env, cfg)
     streaming = frozenset(name for name, (_, streams) in BUFFERS.items() if streams)
