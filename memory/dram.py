@@ -32,8 +32,8 @@ and the sub-request ends when the last of them is done. Data leaves the bus in
 order (the bus is free again only at that end), but the other servers may start
 a request's work up to ``lookahead_bursts`` bursts of bus time before the bus
 reaches it: a controller prepares rows only for requests inside its queue. That
-one knob (default 64 bursts, calibrated against DRAMsim3, see
-benchmarks/dram_calibration.py) sets how well bank-level parallelism hides
+one knob (default 64 bursts, set against DRAMsim3 reference points; the
+check is tests/test_dram.py::test_calibration_ordering_and_bounds) sets how well bank-level parallelism hides
 activations. Refresh blocks a channel for tRFC at the end of every tREFI and
 closes every row; all servers skip those windows. Reads complete one device
 latency after their data leaves the bus: the row-hit latency, or the miss /
