@@ -1,4 +1,8 @@
-"""Choose the accelerator's DRAM channel interleave by measurement on reference workloads.
+"""Choose the accelerator's DRAM address maps by measurement on reference workloads.
+
+Table 1, the banked model: the channel interleave (``dram.interleave_bytes``).
+Table 2, the command-level model (``dram.model=controller``): the field order
+(``dram.address_map``), with and without XOR bank hashing (``dram.xor_bank``).
 
 For each workload trace and DRAM preset, simulates one run per interleave (bytes of
 consecutive addresses on one channel, ``dram.interleave_bytes``) and prints the total
@@ -34,8 +38,13 @@ def workload_trace(name: str, folder: Path) -> Path:
     return out
 
 
-def measure(trace: Path | None, preset: str, interleave: int) -> tuple[int, float, float]:
-    results = simulate(trace, {"dram.preset": preset, "dram.interleave_bytes": interleave})
+MAPS = ("rochrababgco", "rorabgbachco", "rorababgchco", "robabgrachco")
+
+
+def measure(trace: Path | None, preset: str, interleave: int = 0,
+            **extra: object) -> tuple[int, float, float]:
+    results = simulate(trace, {"dram.preset": preset, "dram.interleave_bytes": interleave,
+                               **{f"dram.{k}": v for k, v in extra.items()}})
     dram = results.dram
     moved = [c["bytes_read"] + c["bytes_written"] for c in dram["per_channel"]]
     balance = max(moved) / (sum(moved) / len(moved)) if sum(moved) else 1.0
@@ -60,6 +69,20 @@ def main() -> int:
                 for il, (cycles, hit, balance) in rows.items():
                     print(f"| {label} | {preset} | {il} | {cycles:,} | {cycles / base - 1:+.1%} | "
                           f"{hit:.3f} | {balance:.2f} |", flush=True)
+        print()
+        print("| trace | preset | controller map | cycles | vs first | row-hit | channel balance |")
+        print("|---|---|---|---:|---:|---:|---:|")
+        for label, trace in traces.items():
+            for preset in args.preset or ["hbm2", "ddr4-3200"]:
+                base = None
+                for order in MAPS:
+                    for xor in (False, True):
+                        cycles, hit, balance = measure(trace, preset, model="controller",
+                                                       address_map=order, xor_bank=xor)
+                        base = base or cycles
+                        print(f"| {label} | {preset} | {order}{'+xor' if xor else ''} | "
+                              f"{cycles:,} | {cycles / base - 1:+.1%} | {hit:.3f} | "
+                              f"{balance:.2f} |", flush=True)
     return 0
 
 

@@ -18,7 +18,7 @@ class DramConfig:
     """Off-chip memory. Fields left at 0 take the preset's value."""
 
     preset: str = "hbm2"              # see memory/presets.py: hbm2, ddr4-3200, lpddr4-2400, ...
-    model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth"
+    model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth" | "controller"
     channels: int = 0
     peak_gbps_per_channel: float = 0.0
     latency_ns: float = -1.0          # bandwidth model's fixed latency; -1 = preset's row-hit latency

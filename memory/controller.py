@@ -67,6 +67,7 @@ class ChannelController:
         self.moved_until = 0                     # one transaction moves per clock
         self.cache: dict[int, tuple] = {}        # bank -> (epoch, request, hit, own bound)
         self.move_blocked = False                # the last move scan found no room
+        self.observer = None                     # called (request, column clock, is write, kind)
         self.now = 0
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
@@ -296,4 +297,7 @@ class ChannelController:
             col = self._issue(bank, entry[1], entry[2], times)
             if not entry[2]:
                 done[entry[0]] = col + self.t.cl + self.t.burst_clocks
+            if self.observer is not None:   # 0 row hit, 1 bank closed, 2 another row open
+                kind = 0 if times[1] is None else (1 if times[2] is None else 2)
+                self.observer(entry[0], col, entry[2], kind)
             self.now = max(now, col)

@@ -138,7 +138,7 @@ _CHOICES = {
     "be.lane_mapping": ("neuron", "channel"),
     "wue.mode": ("lut", "accumulate"),
     "dram.preset": ("hbm2", "ddr4-3200", "lpddr4-2400", "hbm2e", "hbm3", "lpddr4-3200"),
-    "dram.model": ("banked", "bandwidth"),
+    "dram.model": ("banked", "bandwidth", "controller"),
     "pipeline.mode": ("serial", "overlap"),
     "energy.tech": ("28nm", "45nm"),
     "gpu.preset": ("v100", "a100"),

@@ -134,8 +134,13 @@ def simulate_programs(programs: Programs, cfg: SystemConfig,
         preset = resolve_dram(cfg.dram)
     except DramConfigError as exc:
         raise ConfigError(str(exc)) from None
-    dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model,
-                **({"interleave_bytes": cfg.dram.interleave_bytes} if cfg.dram.interleave_bytes else {}))
+    try:
+        dram = Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model,
+                    address_map=cfg.dram.address_map, xor_bank=cfg.dram.xor_bank,
+                    **({"interleave_bytes": cfg.dram.interleave_bytes}
+                       if cfg.dram.interleave_bytes else {}))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     buffers = make_buffers(env, cfg)
     channels = make_channels(env, cfg)
     streaming = frozenset(name for name, (_, streams) in BUFFERS.items() if streams)
