@@ -226,3 +226,14 @@ def test_calibration_prefix_within_goal(config, part, channels, name):
     bound = 0.25 if name in ("C2", "C6", "C8") else 0.10
     assert s["gbps"] == pytest.approx(want["gbps"], rel=bound)
     assert s["row_hit_rate"] == pytest.approx(want["row_hit_rate"], abs=0.02)
+
+
+@pytest.mark.parametrize("preset, channels, peak", [("hbm2e", 8, 409.6), ("hbm3", 16, 819.2)])
+def test_newer_hbm_generations_run(tmp_path, capsys, preset, channels, peak):
+    """HBM2E / HBM3: HBM2's core timing in ns at the faster interface clocks."""
+    trace = tmp_path / "s.trace"
+    trace.write_text("".join(f"{i * 64:#x} R\n" for i in range(4000)))
+    assert main(["dram", str(trace), "--preset", preset, "--json", "-"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["channels"] == channels and s["peak_gbps"] == pytest.approx(peak)
+    assert 0.5 < s["fraction_of_peak"] <= 1.0
