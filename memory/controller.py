@@ -35,7 +35,6 @@ Times are integer memory clocks.
 from __future__ import annotations
 
 from collections import deque
-from itertools import islice
 
 from memory.timing import CommandTiming
 
@@ -79,7 +78,7 @@ class ChannelController:
         return len(self.trans[is_write]) < (self.t.write_queue if is_write else self.t.read_queue)
 
     def enqueue(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> None:
-        if not self._has_work():
+        if not self.has_work():
             self.now = max(self.now, clock + 1)
         self.trans[is_write].append((request, bank, row, clock))
         self.move_blocked = False
@@ -88,7 +87,7 @@ class ChannelController:
         """No more requests will come: drain the writes left in the buffer."""
         self.flush, self.move_blocked = True, False
 
-    def _has_work(self) -> bool:
+    def has_work(self) -> bool:
         return bool(self.cmdq or self.trans[0] or self.draining or self._drain_due())
 
     def _drain_due(self) -> bool:
@@ -198,7 +197,7 @@ class ChannelController:
 
     def _issue(self, bank: int, row: int, is_write: bool, times) -> int:
         """Commit one request's commands; returns its column clock."""
-        t, (col, act, pre) = self.t, times
+        t, (col, act, _pre) = self.t, times   # the PRE only delayed the ACT
         rank, group = bank // self.per_rank, bank // self.per_group
         if act is not None:
             self.acts[bank] += 1
@@ -278,9 +277,9 @@ class ChannelController:
                         break
         return best
 
-    def advance(self, clock: int, done: list[int]) -> None:
+    def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
-        while self.now <= clock and self._has_work():
+        while self.now <= clock and self.has_work():
             now = self.now
             self._move(now)
             best = self._choose(now)

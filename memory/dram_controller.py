@@ -132,7 +132,7 @@ class ControllerModel:
     def _channel(self, ch: int):
         ctrl = self.ctrls[ch]
         while True:
-            if not ctrl._has_work():
+            if not ctrl.has_work():
                 self.wake[ch] = self.env.event()
                 yield self.wake[ch]
                 continue
@@ -140,7 +140,7 @@ class ControllerModel:
             if not self.room.triggered:     # queues may have room: let waiting DMAs retry
                 self.room.succeed()
                 self.room = self.env.event()
-            if ctrl._has_work():
+            if ctrl.has_work():
                 yield self.env.timeout(max(1, self._cycle(ctrl.now) - self.env.now))
 
     def _observer(self, ch: int):
