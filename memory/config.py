@@ -18,10 +18,13 @@ class DramConfig:
     """Off-chip memory. Fields left at 0 take the preset's value."""
 
     preset: str = "hbm2"              # see memory/presets.py: hbm2, ddr4-3200, lpddr4-2400, ...
-    model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth"
+    model: str = "banked"             # "banked" (rows, banks, refresh) | "bandwidth" | "controller"
     channels: int = 0
     peak_gbps_per_channel: float = 0.0
     latency_ns: float = -1.0          # bandwidth model's fixed latency; -1 = preset's row-hit latency
+    # banked/bandwidth models: bytes of consecutive addresses per channel (0 = the default,
+    # memory.address_map.DEFAULT_INTERLEAVE_BYTES); must divide the row, a multiple of a burst
+    interleave_bytes: int = 0
     # trace-driven mode (h2learn dram): DRAMsim3-style field order, MSB first; "" = the part's
     address_map: str = ""
     xor_bank: bool = False            # XOR bank, bank group and channel with low row bits

@@ -35,7 +35,6 @@ Times are integer memory clocks.
 from __future__ import annotations
 
 from collections import deque
-from itertools import islice
 
 from memory.timing import CommandTiming
 
@@ -66,6 +65,8 @@ class ChannelController:
         self.flush = False                       # end of stream: drain whatever is left
         self.moved_until = 0                     # one transaction moves per clock
         self.cache: dict[int, tuple] = {}        # bank -> (epoch, request, hit, own bound)
+        self.move_blocked = False                # the last move scan found no room
+        self.observer = None                     # called (request, column clock, is write, kind)
         self.now = 0
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
@@ -77,11 +78,16 @@ class ChannelController:
         return len(self.trans[is_write]) < (self.t.write_queue if is_write else self.t.read_queue)
 
     def enqueue(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> None:
-        if not self._has_work():
+        if not self.has_work():
             self.now = max(self.now, clock + 1)
         self.trans[is_write].append((request, bank, row, clock))
+        self.move_blocked = False
 
-    def _has_work(self) -> bool:
+    def end_of_stream(self) -> None:
+        """No more requests will come: drain the writes left in the buffer."""
+        self.flush, self.move_blocked = True, False
+
+    def has_work(self) -> bool:
         return bool(self.cmdq or self.trans[0] or self.draining or self._drain_due())
 
     def _drain_due(self) -> bool:
@@ -94,6 +100,8 @@ class ChannelController:
     def _move(self, clock: int) -> None:
         """Move transactions into their banks' command queues, one per clock up to ``clock``:
         the first in queue order (arrived before ``clock``) whose bank queue has room."""
+        if self.move_blocked:       # nothing changed since the last scan found no room
+            return
         while self.moved_until < clock:
             if not self.draining and self._drain_due():
                 self.draining = len(self.trans[1])
@@ -105,6 +113,7 @@ class ChannelController:
                 if queue is None or len(queue) < self.t.bank_queue:
                     break
             else:
+                self.move_blocked = True
                 return
             source.remove(entry)
             if queue is None:
@@ -188,7 +197,7 @@ class ChannelController:
 
     def _issue(self, bank: int, row: int, is_write: bool, times) -> int:
         """Commit one request's commands; returns its column clock."""
-        t, (col, act, pre) = self.t, times
+        t, (col, act, _pre) = self.t, times   # the PRE only delayed the ACT
         rank, group = bank // self.per_rank, bank // self.per_group
         if act is not None:
             self.acts[bank] += 1
@@ -233,10 +242,10 @@ class ChannelController:
         t, cache = self.t, self.cache
         per_rank, per_group = self.per_rank, self.per_group
         epochs = [self.epoch(r, now) for r in range(t.ranks)]
-        # the rank-wide ACT limits (tRRD_S, tFAW) and tRRD_L, as a column clock, per group
-        floors = [max(self.act_rank[g // t.bank_groups] + t.rrd_s, self.act_group[g] + t.rrd_l,
-                      self.faw[g // t.bank_groups][0] + t.faw) + t.rcd
-                  for g in range(len(self.act_group))]
+        floors: dict[int, int] = {}     # per bank group: rank-wide ACT limits as a column clock
+        buses: dict[tuple[int, bool], int] = {}     # per (bank group, is write)
+        # no column command can issue before the bus allows the closest successor
+        earliest = self.last_col + min(self.col_other, t.burst_clocks + t.rtrs)
         best_col, best = 1 << 62, None
         for bank, queue in self.cmdq.items():
             epoch = epochs[bank // per_rank]
@@ -246,18 +255,31 @@ class ChannelController:
             _, entry, hit, col = cached
             if not hit:
                 col += t.rcd
-                floor = floors[bank // per_group]
+                group = bank // per_group
+                floor = floors.get(group)
+                if floor is None:
+                    rank = group // t.bank_groups
+                    floor = floors[group] = max(
+                        self.act_rank[rank] + t.rrd_s, self.act_group[group] + t.rrd_l,
+                        self.faw[rank][0] + t.faw) + t.rcd
                 if floor > col:
                     col = floor
             if col < best_col:
-                col = max(col, self._bus_ready(bank // per_rank, bank // per_group, entry[2]))
+                key = (bank // per_group, entry[2])
+                bus = buses.get(key)
+                if bus is None:
+                    bus = buses[key] = self._bus_ready(bank // per_rank, key[0], entry[2])
+                if bus > col:
+                    col = bus
                 if col < best_col:
                     best_col, best = col, (bank, entry)
+                    if col <= earliest:     # no later bank can do better, only tie
+                        break
         return best
 
-    def advance(self, clock: int, done: list[int]) -> None:
+    def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
-        while self.now <= clock and self._has_work():
+        while self.now <= clock and self.has_work():
             now = self.now
             self._move(now)
             best = self._choose(now)
@@ -267,10 +289,14 @@ class ChannelController:
             bank, entry = best
             queue = self.cmdq[bank]
             queue.remove(entry)
+            self.move_blocked = False
             if not queue:
                 del self.cmdq[bank]
             times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
             col = self._issue(bank, entry[1], entry[2], times)
             if not entry[2]:
                 done[entry[0]] = col + self.t.cl + self.t.burst_clocks
+            if self.observer is not None:   # 0 row hit, 1 bank closed, 2 another row open
+                kind = 0 if times[1] is None else (1 if times[2] is None else 2)
+                self.observer(entry[0], col, entry[2], kind)
             self.now = max(now, col)

@@ -32,8 +32,8 @@ and the sub-request ends when the last of them is done. Data leaves the bus in
 order (the bus is free again only at that end), but the other servers may start
 a request's work up to ``lookahead_bursts`` bursts of bus time before the bus
 reaches it: a controller prepares rows only for requests inside its queue. That
-one knob (default 64 bursts, calibrated against DRAMsim3, see
-benchmarks/dram_calibration.py) sets how well bank-level parallelism hides
+one knob (default 64 bursts, set against DRAMsim3 reference points; the
+check is tests/test_dram.py::test_calibration_ordering_and_bounds) sets how well bank-level parallelism hides
 activations. Refresh blocks a channel for tRFC at the end of every tREFI and
 closes every row; all servers skip those windows. Reads complete one device
 latency after their data leaves the bus: the row-hit latency, or the miss /
@@ -57,6 +57,7 @@ import simpy
 from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span
 from memory.dram_bandwidth import BandwidthModel
 from memory.dram_banked import BankedModel, ChannelState, to_cycles
+from memory.dram_controller import ControllerModel
 from memory.dram_records import AccessRecord, Schedule, to_record
 from memory.dram_stats import (DEFAULT_WINDOW_CYCLES, ChannelCounters, ChannelStats,
                                DramRecord, DramStats, RefreshClock, WindowedBytes)
@@ -66,7 +67,7 @@ from memory.presets import DramPreset, resolve_dram
 __all__ = ["AccessRecord", "ChannelStats", "Dram", "DramRecord", "DramStats", "MODELS"]
 
 DEFAULT_LOOKAHEAD_BURSTS = 64
-MODELS = {"banked": BankedModel, "bandwidth": BandwidthModel}
+MODELS = {"banked": BankedModel, "bandwidth": BandwidthModel, "controller": ControllerModel}
 
 
 class Dram:
@@ -76,7 +77,8 @@ class Dram:
                  clock_mhz: float = 1000.0, model: str = "banked", *,
                  interleave_bytes: int = DEFAULT_INTERLEAVE_BYTES,
                  lookahead_bursts: float = DEFAULT_LOOKAHEAD_BURSTS,
-                 window_cycles: int = DEFAULT_WINDOW_CYCLES, fast_path: bool = True) -> None:
+                 window_cycles: int = DEFAULT_WINDOW_CYCLES, fast_path: bool = True,
+                 address_map: str = "", xor_bank: bool = False) -> None:
         if model not in MODELS:
             raise ValueError(f"{name}: model {model!r}, expected one of {', '.join(MODELS)}")
         self.env, self.name, self.preset, self.model = env, name, preset, model
@@ -93,13 +95,15 @@ class Dram:
         self._counters = ChannelCounters(preset.channels)
         self._windows = WindowedBytes(preset.channels, window_cycles)
         self.transactions = 0
+        self.address_order, self.xor_bank = address_map, xor_bank   # the controller model's map
         self.timing = MODELS[model](self)
         self.fast_path = fast_path      # False: one-block transactions take ``reserve`` too
 
     @classmethod
     def from_config(cls, env: simpy.Environment, name: str, cfg: Any, **kwargs: Any) -> "Dram":
         """Build from a ``tlm.config.SystemConfig`` (its ``dram`` section and clock)."""
-        return cls(env, name, resolve_dram(cfg.dram), cfg.clock_mhz, cfg.dram.model, **kwargs)
+        return cls(env, name, resolve_dram(cfg.dram), cfg.clock_mhz, cfg.dram.model,
+                   address_map=cfg.dram.address_map, xor_bank=cfg.dram.xor_bank, **kwargs)
 
     @property
     def channel_stats(self) -> list[ChannelStats]:
@@ -114,6 +118,8 @@ class Dram:
         if txn.length_bytes <= 0:
             return self.env.timeout(0, value=AccessRecord(arrival, arrival, arrival, arrival,
                                                           0, 0, 0, 0, 0))
+        if self.model == "controller":
+            return self.timing.submit(txn)
         sp = self.address_map.span(txn.address, txn.length_bytes)
         if sp.first == sp.last and self.fast_path:
             record = self.timing.access_one(sp, arrival, txn.is_read)

@@ -167,4 +167,10 @@ def resolve_dram(cfg: DramConfig) -> DramPreset:
         changes["peak_gbps_per_channel"] = float(cfg.peak_gbps_per_channel)
     if cfg.latency_ns >= 0:
         changes["latency_ns"] = float(cfg.latency_ns)
-    return replace(preset, **changes) if changes else preset
+    resolved = replace(preset, **changes) if changes else preset
+    il = cfg.interleave_bytes
+    if il and (il % resolved.burst_bytes or resolved.row_bytes % il):
+        raise DramConfigError(f"dram.interleave_bytes: {il}, expected a multiple of the "
+                              f"{resolved.burst_bytes} B burst that divides the "
+                              f"{resolved.row_bytes} B row of {resolved.name}")
+    return resolved

@@ -83,7 +83,7 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
         else:                               # blocked: wait for the channel's next decision
             clock = max(clock + 1, ctrls[chan[i]].now)
     for c in ctrls:
-        c.flush = True
+        c.end_of_stream()
         c.advance(1 << 62, done)
     return _result(timing, amap.channels, request_bytes, write, accept, done, ctrls)
 

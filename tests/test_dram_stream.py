@@ -201,3 +201,39 @@ def test_dram_command_bad_line(tmp_path, capsys):
     assert main(["dram", str(trace)]) == 2
     assert f"{trace}:2:" in capsys.readouterr().err
     assert main(["dram", str(tmp_path / "missing.trace")]) == 2
+
+
+# -- calibration: prefixes of the DRAMsim3 streams (the full set: benchmarks/dram_calibration.py)
+
+CALIBRATION_POINTS = [("DDR4_8Gb_x8_3200_1ch", DDR4_3200, 1, "C1"),
+                      ("DDR4_8Gb_x8_3200_1ch", DDR4_3200, 1, "C4"),
+                      ("DDR4_8Gb_x8_3200_1ch", DDR4_3200, 1, "C2"),
+                      ("HBM2_8Gb_x128_1ch", HBM2, 1, "C5"),
+                      ("HBM2_8Gb_x128_8ch", HBM2, 8, "C3"),
+                      ("HBM2_8Gb_x128_8ch", HBM2, 8, "C4"),
+                      ("LPDDR4_8Gb_x16_2400_1ch", LPDDR4_2400, 1, "C8")]
+
+
+@pytest.mark.parametrize("config, part, channels, name", CALIBRATION_POINTS,
+                         ids=[f"{c}-{n}" for c, _, _, n in CALIBRATION_POINTS])
+def test_calibration_prefix_within_goal(config, part, channels, name):
+    ref = REFERENCE[config]
+    a, w = stream(name, ref["request_bytes"])
+    res = run_stream(part, field_map(part, channels), a[:8000], w[:8000],
+                     request_bytes=ref["request_bytes"])
+    s = summarize(res, config, part.address_map)
+    want = ref["streams"][name]
+    bound = 0.25 if name in ("C2", "C6", "C8") else 0.10
+    assert s["gbps"] == pytest.approx(want["gbps"], rel=bound)
+    assert s["row_hit_rate"] == pytest.approx(want["row_hit_rate"], abs=0.02)
+
+
+@pytest.mark.parametrize("preset, channels, peak", [("hbm2e", 8, 409.6), ("hbm3", 16, 819.2)])
+def test_newer_hbm_generations_run(tmp_path, capsys, preset, channels, peak):
+    """HBM2E / HBM3: HBM2's core timing in ns at the faster interface clocks."""
+    trace = tmp_path / "s.trace"
+    trace.write_text("".join(f"{i * 64:#x} R\n" for i in range(4000)))
+    assert main(["dram", str(trace), "--preset", preset, "--json", "-"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["channels"] == channels and s["peak_gbps"] == pytest.approx(peak)
+    assert 0.5 < s["fraction_of_peak"] <= 1.0

@@ -166,7 +166,7 @@ _CHOICES = {
     "be.lane_mapping": ("packed", "neuron", "channel"),
     "wue.mode": ("lut", "accumulate"),
     "dram.preset": ("hbm2", "ddr4-3200", "lpddr4-2400", "hbm2e", "hbm3", "lpddr4-3200"),
-    "dram.model": ("banked", "bandwidth"),
+    "dram.model": ("banked", "bandwidth", "controller"),
     "pipeline.mode": ("serial", "overlap"),
     "energy.tech": ("28nm", "45nm"),
     "gpu.preset": ("v100", "a100"),
@@ -195,7 +195,7 @@ def validate(cfg: SystemConfig) -> None:
             if key == "dram.latency_ns":
                 if value < 0 and value != -1:
                     raise ConfigError(f"{key}: {value}, expected >= 0 (or -1 for the preset's)")
-            elif key in ("dram.channels", "dram.peak_gbps_per_channel"):
+            elif key in ("dram.channels", "dram.peak_gbps_per_channel", "dram.interleave_bytes"):
                 if value < 0:
                     raise ConfigError(f"{key}: {value}, expected >= 0 (0 = preset's)")
             elif not value > 0 or (isinstance(value, float) and math.isnan(value)):

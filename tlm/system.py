@@ -18,7 +18,6 @@ from typing import Callable
 
 import simpy
 
-from memory.config import DramConfigError
 from memory.dram import Dram
 from memory.presets import resolve_dram
 from memory.sram import SramBuffer
@@ -97,11 +96,14 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
 
 
 def make_dram(env: simpy.Environment, cfg: SystemConfig) -> Dram:
+    """The DRAM of ``cfg``; a setting the memory refuses is a ConfigError (exit 2)."""
     try:
         preset = resolve_dram(cfg.dram)
-    except DramConfigError as exc:
+        interleave = {"interleave_bytes": cfg.dram.interleave_bytes} if cfg.dram.interleave_bytes else {}
+        return Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model,
+                    address_map=cfg.dram.address_map, xor_bank=cfg.dram.xor_bank, **interleave)
+    except ValueError as exc:  # DramConfigError included
         raise ConfigError(str(exc)) from None
-    return Dram(env, "dram", preset, cfg.clock_mhz, model=cfg.dram.model)
 
 
 def simulate_programs(programs: Programs, cfg: SystemConfig,
