@@ -155,19 +155,22 @@ def test_lut_build_counts_short_last_group() -> None:
 
 
 def test_lut_copies_for_spare_pes_are_written_stored_and_bounded_by_the_buffer() -> None:
-    layer = fc(10, 3)  # 3 channels, 9 PEs: each channel's LUTs copied 3 times
-    cfg = ForwardEngineConfig(lut_k=4, pes=9)
-    assert lut_replicas(layer, cfg, 3) == 3 and lookup_pes(layer, cfg, 3) == 9
+    layer = fc(10, 3)  # 3 channels x 3 groups = 9 tables; 27 PEs: each table copied 3 times
+    cfg = ForwardEngineConfig(lut_k=4, pes=27)
+    assert lut_replicas(layer, cfg, 3) == 3 and lookup_pes(layer, cfg, 3) == 27
     cost = lut_build_cost(layer, cfg, 3)
     assert cost.op("lut_write") == 3 * 3 * (15 + 15 + 3) and cost.op("add") == 3 * 23
     one_copy = lut_storage_bytes(layer, cfg, 3)  # 3 channels x 3 groups x 16 entries x 2 B
-    tight = ForwardEngineConfig(lut_k=4, pes=9, lut_buffer_kib=1)  # 1 KiB: 3 copies of 288 B
+    tight = ForwardEngineConfig(lut_k=4, pes=27, lut_buffer_kib=1)  # 1 KiB: 3 copies of 288 B
     assert one_copy == 288 and lut_replicas(layer, tight, 3) == 3
     tighter = ForwardEngineConfig(lut_k=4, pes=4096, lut_buffer_kib=1)
     assert lut_replicas(layer, tighter, 3) == 1024 // 288   # only what fits: fewer PEs work
     spikes = np.ones((2, 10), bool)
     slow = lookup_cost(layer, spikes, tighter, 3)
-    assert slow.cycles == math.ceil(slow.op("lut_read") / (3 * (1024 // 288)))
+    assert slow.cycles == math.ceil(slow.op("lut_read") / (9 * (1024 // 288)))
+    wide = conv(64, 128, 8, 3, 1, 1)  # 128 channels x 144 groups >= 4096 tables: no copies
+    assert lut_replicas(wide, ForwardEngineConfig(), 128) == 1
+    assert lookup_pes(wide, ForwardEngineConfig(), 128) == 4096
 
 
 def test_lut_build_pooling_is_one_tiny_table() -> None:

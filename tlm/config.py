@@ -45,7 +45,7 @@ class BackwardEngineConfig:
     """Backward Engine: do = W^T du, dual-sparsity aware, over parallel lanes."""
 
     sparsity: str = "dual"            # "dual" | "input" | "output" | "dense"
-    lanes: int = 4096
+    lanes: int = 8192                 # design rule: docs/design-point.md
     macs_per_lane_per_cycle: int = 1
     lane_mapping: str = "packed"      # "packed" (h = 1 pairs dealt round-robin) | "neuron"
                                       # (i % lanes) | "channel" (channel % lanes): ablations
@@ -60,7 +60,7 @@ class WeightUpdateEngineConfig:
 
     mode: str = "lut"                 # "lut" | "accumulate"
     lut_k: int = 4                    # points (timesteps) per LUT group
-    pes: int = 4096
+    pes: int = 2048                   # design rule: docs/design-point.md
     skip_zero_groups: bool = True     # skip a group whose du values are all zero
     skip_zero_patterns: bool = True   # skip a lookup whose spike history is zero
     lut_entry_bits: int = 16
@@ -73,7 +73,7 @@ class WeightUpdateEngineConfig:
 class LifConfig:
     """LIF unit: elementwise membrane update (forward) and du recursion (backward)."""
 
-    lanes: int = 40                   # neurons updated per cycle
+    lanes: int = 1024                 # neurons updated per cycle (docs/design-point.md)
     membrane_bits: int = 16
     membrane_buffer_kib: int = 8192   # u (forward) / du carry (backward); spills to DRAM
     input_buffer_kib: int = 2048      # o / h tiles read for the backward recursion

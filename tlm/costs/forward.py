@@ -19,11 +19,12 @@ entry per cycle, so build cycles = ceil(writes / pes). Average pooling has one
 fixed weight, so one tiny table of 2^min(k, K²) entries serves all channels.
 
 Lookups and PE mapping: every output channel of the tile sees the same input
-spike patterns, so all channels do the same number of lookups. PEs are
-assigned output channels round-robin, each PE doing one lookup and one
-accumulator add per cycle in its own single-port LUT bank. When the tile has
-fewer channels than PEs, the points of a channel are split over the spare
-PEs, and each of them needs its own copy of that channel's LUTs: the build
+spike patterns, so all channels do the same number of lookups. A table is one
+(output channel, fan-in group) LUT, addressed only by that group's pattern;
+PEs are assigned tables round-robin, each PE doing one lookup and one add
+(into the channel's partial-sum reduction) per cycle in its own single-port
+LUT bank. When the tile has fewer tables than PEs, the points are split over
+the spare PEs, and each of them needs its own copy of its table: the build
 writes every table ``lut_replicas`` times (the adds are done once and the
 sums broadcast), the copies occupy the LUT buffer, and only as many copies as
 fit are made — with fewer copies, fewer PEs work (``lookup_pes``). cycles =
@@ -76,8 +77,7 @@ def lut_replicas(layer: LayerSpec, cfg: ForwardEngineConfig, out_channels: int) 
     """
     if cfg.mode == "accumulate":
         return 1
-    tables = 1 if layer.kind == "avgpool" else max(1, out_channels)  # a pool shares one table
-    wanted = max(1, cfg.pes // tables)
+    wanted = max(1, cfg.pes // lut_tables(layer, cfg, out_channels))
     room = cfg.lut_buffer_kib * 1024 // max(1, lut_storage_bytes(layer, cfg, out_channels))
     return max(1, min(wanted, room))
 
@@ -86,8 +86,15 @@ def lookup_pes(layer: LayerSpec, cfg: ForwardEngineConfig, out_channels: int) ->
     """PEs that can look up at once: one per table copy, at most ``pes``."""
     if cfg.mode == "accumulate":
         return cfg.pes
-    tables = 1 if layer.kind == "avgpool" else max(1, out_channels)
-    return min(cfg.pes, tables * lut_replicas(layer, cfg, out_channels))
+    return min(cfg.pes, lut_tables(layer, cfg, out_channels)
+               * lut_replicas(layer, cfg, out_channels))
+
+
+def lut_tables(layer: LayerSpec, cfg: ForwardEngineConfig, out_channels: int) -> int:
+    """Distinct LUTs of a tile: one per (output channel, fan-in group); a pool shares one."""
+    if layer.kind == "avgpool":
+        return 1
+    return max(1, out_channels) * math.ceil(layer.fan_in / cfg.lut_k)
 
 
 def lut_build_cost(layer: LayerSpec, cfg: ForwardEngineConfig, out_channels: int) -> TileCost:
