@@ -145,7 +145,7 @@ def _grad_problem(seed: int):
 
 def _loss(weights, spikes, labels, reset_spikes=None, kind="mse") -> float:
     state = forward(GRAD_NET, weights, spikes, GRAD_NEURON, spike_fn=linear_spike,
-                    reset_spikes=reset_spikes)
+                    reset_spikes=reset_spikes, fixed=None)
     return loss_and_grad(state.layers[-1].spikes, labels, kind)[0]
 
 
@@ -168,13 +168,14 @@ def _finite_differences(weights, spikes, labels, reset_spikes, kind, eps=1e-6):
 @pytest.mark.parametrize("kind", ["mse", "ce"])
 def test_bptt_gradients_match_finite_differences(detached, kind):
     weights, spikes, labels = _grad_problem(seed=5)
-    state = forward(GRAD_NET, weights, spikes, GRAD_NEURON, spike_fn=linear_spike)
+    state = forward(GRAD_NET, weights, spikes, GRAD_NEURON, spike_fn=linear_spike, fixed=None)
     for layer in state.layers:  # stay clear of the piecewise-linear kinks at |u - Vth| = a/2
         gap = np.abs(np.abs(layer.membrane - GRAD_NEURON.vth) - GRAD_NEURON.surrogate_width / 2)
         assert gap.min() > 1e-4
         assert 0.05 < surrogate_mask(layer.membrane, GRAD_NEURON).mean() < 0.95
     _, dloss = loss_and_grad(state.layers[-1].spikes, labels, kind)
-    grads = backward(GRAD_NET, weights, state, dloss, GRAD_NEURON, reset_detached=detached)
+    grads = backward(GRAD_NET, weights, state, dloss, GRAD_NEURON, reset_detached=detached,
+                     fixed=None)
     pinned = [layer.spikes for layer in state.layers] if detached else None
     numeric = _finite_differences(weights, spikes, labels, pinned, kind)
     for name, g in grads.weights.items():
@@ -184,10 +185,10 @@ def test_bptt_gradients_match_finite_differences(detached, kind):
 
 def test_detaching_the_reset_changes_the_gradient():
     weights, spikes, labels = _grad_problem(seed=5)
-    state = forward(GRAD_NET, weights, spikes, GRAD_NEURON, spike_fn=linear_spike)
+    state = forward(GRAD_NET, weights, spikes, GRAD_NEURON, spike_fn=linear_spike, fixed=None)
     _, dloss = loss_and_grad(state.layers[-1].spikes, labels, "mse")
-    kept = backward(GRAD_NET, weights, state, dloss, GRAD_NEURON, reset_detached=False)
-    cut = backward(GRAD_NET, weights, state, dloss, GRAD_NEURON, reset_detached=True)
+    kept = backward(GRAD_NET, weights, state, dloss, GRAD_NEURON, reset_detached=False, fixed=None)
+    cut = backward(GRAD_NET, weights, state, dloss, GRAD_NEURON, reset_detached=True, fixed=None)
     assert not np.allclose(kept.weights["conv1"], cut.weights["conv1"])
 
 

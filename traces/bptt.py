@@ -25,9 +25,16 @@ gradient, which is how the tests check it against finite differences.
 
 Layers: fc (flattens its input in C-order), conv (any kernel/stride/padding;
 im2col through numpy stride tricks) and spiking average pooling (fixed weights
-1/K², zero padding counted, LIF neurons after it, nothing trainable). All T
-timesteps of a layer's synaptic input are one matrix product, because x[t]
-depends only on the layer below; only the LIF recursion loops over time.
+1/K², zero padding counted, LIF neurons after it, nothing trainable); their
+synaptic operators are in ``traces/synapse.py``. All T timesteps of a layer's
+synaptic input are one matrix product, because x[t] depends only on the layer
+below; only the LIF recursion loops over time.
+
+Arithmetic: by default (``fixed=FIXED_POINT``) the weights and each layer's du
+enter the synaptic sums on a fixed-point grid (``traces/fixedpoint.py``), so
+every sum is exact and the same on every machine, BLAS kernel and thread count;
+everything else is elementwise IEEE arithmetic, correctly rounded everywhere.
+``fixed=None`` computes in plain float, for the finite-difference checks.
 
 The loss is taken on the output firing rate r = mean_t o[t] of the last layer:
 ``mse`` = mean over batch and classes of (r - onehot)², as the STBP code does;
@@ -43,9 +50,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from traces.network import LayerSpec, Network
+from traces.fixedpoint import FIXED_POINT, FixedPoint, check_exact
+from traces.network import Network
 from traces.record import LayerRecord
+from traces.synapse import input_gradient, synaptic_input, weight_gradient
 from traces.workloads import NeuronConstants
+
+__all__ = ["input_gradient", "synaptic_input", "weight_gradient"]  # re-exported operators
 
 SpikeFn = Callable[[np.ndarray, float], np.ndarray]
 Weights = dict[str, np.ndarray]
@@ -70,75 +81,6 @@ def linear_spike(v: np.ndarray, width: float) -> np.ndarray:
 def surrogate_mask(u: np.ndarray, neuron: NeuronConstants) -> np.ndarray:
     """h = |u - Vth| < a/2, the rectangular surrogate dO/dU mask."""
     return np.abs(u - neuron.vth) < neuron.surrogate_width / 2
-
-
-# --------------------------------------------------------------- synaptic operators
-
-def _windows(x: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:
-    """Strided view of padded x [N, C, H, W] -> [N, C, OH, OW, K, K] (no copy)."""
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    view = np.lib.stride_tricks.sliding_window_view(xp, (kernel, kernel), axis=(2, 3))
-    return view[:, :, ::stride, ::stride]
-
-
-def _col2im(cols: np.ndarray, in_shape: tuple[int, ...], spec: LayerSpec) -> np.ndarray:
-    """Scatter-add window gradients [N, C, OH, OW, K, K] back to inputs [N, C, H, W]."""
-    k, s, p = spec.kernel, spec.stride, spec.padding
-    n, c, oh, ow = cols.shape[:4]
-    grad = np.zeros((n, c, in_shape[1] + 2 * p, in_shape[2] + 2 * p), dtype=cols.dtype)
-    for ki in range(k):
-        for kj in range(k):
-            grad[:, :, ki:ki + s * (oh - 1) + 1:s, kj:kj + s * (ow - 1) + 1:s] += cols[..., ki, kj]
-    return grad[:, :, p:p + in_shape[1], p:p + in_shape[2]]
-
-
-def _conv_cols(inputs: np.ndarray, spec: LayerSpec) -> np.ndarray:
-    """im2col: [N, C, H, W] -> [N*OH*OW, C*K*K], rows in (n, oh, ow) order."""
-    win = _windows(inputs, spec.kernel, spec.stride, spec.padding)
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(-1, spec.fan_in)
-
-
-def synaptic_input(spec: LayerSpec, weight: np.ndarray | None, inputs: np.ndarray) -> np.ndarray:
-    """x = W · o_in for N = T*B input points: inputs [N, *in_shape] -> [N, *out_shape]."""
-    n = inputs.shape[0]
-    if spec.kind == "fc":
-        return inputs.reshape(n, -1) @ weight.T
-    if spec.kind == "avgpool":
-        win = _windows(inputs, spec.kernel, spec.stride, spec.padding)
-        return win.sum(axis=(-2, -1)) / (spec.kernel * spec.kernel)
-    oc, oh, ow = spec.out_shape
-    x = _conv_cols(inputs, spec) @ weight.reshape(oc, -1).T
-    return x.reshape(n, oh, ow, oc).transpose(0, 3, 1, 2)
-
-
-def input_gradient(spec: LayerSpec, weight: np.ndarray | None, du: np.ndarray) -> np.ndarray:
-    """do_in = W^T · du: du [N, *out_shape] -> [N, *in_shape]."""
-    n = du.shape[0]
-    if spec.kind == "fc":
-        return (du @ weight).reshape((n,) + spec.in_shape)
-    c, oh, ow = spec.out_shape
-    k = spec.kernel
-    if spec.kind == "avgpool":
-        share = du / (k * k)
-        cols = np.broadcast_to(share[..., None, None], share.shape + (k, k))
-    else:
-        cin = spec.in_shape[0]
-        mat = du.transpose(0, 2, 3, 1).reshape(-1, c) @ weight.reshape(c, -1)
-        cols = mat.reshape(n, oh, ow, cin, k, k).transpose(0, 3, 1, 2, 4, 5)
-    return _col2im(cols, spec.in_shape, spec)
-
-
-def weight_gradient(spec: LayerSpec, inputs: np.ndarray, du: np.ndarray) -> np.ndarray | None:
-    """dW = Σ_points du ⊗ o_in (None for pooling, which has no weights)."""
-    if spec.kind == "avgpool":
-        return None
-    n = inputs.shape[0]
-    if spec.kind == "fc":
-        return du.T @ inputs.reshape(n, -1)
-    oc = spec.out_shape[0]
-    du_mat = du.transpose(0, 2, 3, 1).reshape(-1, oc)
-    grad = du_mat.T @ _conv_cols(inputs, spec)
-    return grad.reshape(oc, spec.in_shape[0], spec.kernel, spec.kernel)
 
 
 # --------------------------------------------------------------- forward / backward
@@ -181,20 +123,27 @@ def lif_forward(x: np.ndarray, neuron: NeuronConstants, spike_fn: SpikeFn,
 
 def forward(network: Network, weights: Weights, input_spikes: np.ndarray,
             neuron: NeuronConstants, *, spike_fn: SpikeFn = heaviside_spike,
-            reset_spikes: Sequence[np.ndarray] | None = None) -> ForwardState:
+            reset_spikes: Sequence[np.ndarray] | None = None,
+            fixed: FixedPoint | None = FIXED_POINT) -> ForwardState:
     """Forward pass of all layers over input spikes [T, B, *input_shape].
 
-    Computes in the weights' dtype. ``reset_spikes`` (one [T, B, *out] array per
-    layer) holds every reset factor (1 - o[t-1]) at given values: the function
-    whose gradient the detached backward pass computes (used by gradient checks).
+    Keeps the state in the weights' dtype. ``fixed`` puts the weights on their
+    fixed-point grid first, which makes every synaptic sum exact (the same on
+    every machine); None computes with the weights as given (gradient checks).
+    ``reset_spikes`` (one [T, B, *out] array per layer) holds every reset
+    factor (1 - o[t-1]) at given values: the function whose gradient the
+    detached backward pass computes (used by gradient checks).
     """
     dtype = next(iter(weights.values())).dtype if weights else np.float32
+    engine_weights = weights if fixed is None else fixed.weights(weights)
     t_steps, batch = input_spikes.shape[:2]
     current = input_spikes.astype(dtype)
     layers: list[LayerState] = []
     for i, spec in enumerate(network.layers):
+        if fixed is not None:
+            check_exact(spec, t_steps * batch, fixed)
         flat_in = current.reshape((t_steps * batch,) + spec.in_shape)
-        x = synaptic_input(spec, weights.get(spec.name), flat_in)
+        x = synaptic_input(spec, engine_weights.get(spec.name), flat_in, dtype)
         x = x.reshape((t_steps, batch) + spec.out_shape)
         pinned = None if reset_spikes is None else reset_spikes[i]
         u, o = lif_forward(x, neuron, spike_fn, pinned)
@@ -227,24 +176,33 @@ class Gradients:
 
 
 def backward(network: Network, weights: Weights, state: ForwardState, dloss_dout: np.ndarray,
-             neuron: NeuronConstants, *, reset_detached: bool | None = None) -> Gradients:
-    """BPTT from dL/do of the last layer [T, B, classes] down to every layer's du and dW."""
+             neuron: NeuronConstants, *, reset_detached: bool | None = None,
+             fixed: FixedPoint | None = FIXED_POINT) -> Gradients:
+    """BPTT from dL/do of the last layer [T, B, classes] down to every layer's du and dW.
+
+    ``fixed`` puts the weights and each layer's du on their fixed-point grids
+    before the synaptic sums (exact, hence machine-independent); the du kept
+    in the result is the one the sums used. None: plain float (gradient checks).
+    """
     detached = neuron.reset_detached if reset_detached is None else reset_detached
+    engine_weights = weights if fixed is None else fixed.weights(weights)
     do = dloss_dout
     grads: Weights = {}
     dus: list[np.ndarray] = [np.empty(0)] * len(network.layers)
     for i in range(len(network.layers) - 1, -1, -1):
         spec, layer = network.layers[i], state.layers[i]
         du = lif_backward(do, layer, neuron, detached)
+        if fixed is not None:
+            du = fixed.du(du).astype(du.dtype)  # 20-bit grid values: exact in float32
         dus[i] = du
         t_steps, batch = du.shape[:2]
         flat_du = du.reshape((t_steps * batch,) + spec.out_shape)
         flat_in = layer.inputs.reshape((t_steps * batch,) + spec.in_shape)
         grad = weight_gradient(spec, flat_in, flat_du)
         if grad is not None:
-            grads[spec.name] = grad
+            grads[spec.name] = grad.astype(du.dtype)
         if i > 0:
-            do = input_gradient(spec, weights.get(spec.name), flat_du)
+            do = input_gradient(spec, engine_weights.get(spec.name), flat_du, du.dtype)
             do = do.reshape((t_steps, batch) + network.layers[i - 1].out_shape)
     return Gradients(grads, dus)
 
@@ -318,20 +276,26 @@ def _rate_scale(x: np.ndarray, neuron: NeuronConstants, target_rate: float,
 
 
 def calibrate_weights(network: Network, weights: Weights, input_spikes: np.ndarray,
-                      neuron: NeuronConstants, target_rate: float) -> Weights:
+                      neuron: NeuronConstants, target_rate: float,
+                      fixed: FixedPoint | None = FIXED_POINT) -> Weights:
     """Rescale each weighted layer, bottom up, so it fires at ``target_rate`` on a sample batch.
 
     Random init alone lets rates shrink layer after layer (pooling LIFs thin
     spikes further), until deep layers are silent and BPTT has no surrogate
     mask to pass gradients through. Since x is linear in W, only the LIF
-    recursion is rerun while searching each layer's scale.
+    recursion is rerun while searching each layer's scale. The search sees
+    the weights on their fixed-point grid, as ``forward`` does.
     """
     t_steps, batch = input_spikes.shape[:2]
     scaled = dict(weights)
-    current = input_spikes.astype(next(iter(weights.values())).dtype)
+    dtype = next(iter(weights.values())).dtype
+    current = input_spikes.astype(dtype)
     for i, spec in enumerate(network.layers):
         flat_in = current.reshape((t_steps * batch,) + spec.in_shape)
-        x = synaptic_input(spec, scaled.get(spec.name), flat_in)
+        weight = scaled.get(spec.name)
+        if weight is not None and fixed is not None:
+            weight = fixed.weights({spec.name: weight})[spec.name]
+        x = synaptic_input(spec, weight, flat_in, dtype)
         x = x.reshape((t_steps, batch) + spec.out_shape)
         if spec.has_weights:
             # the output layer starts at the mean of its one-hot target, 1/classes

@@ -98,7 +98,10 @@ def _inverse_affines(rng: np.random.Generator, n: int, side_px: float) -> np.nda
     fwd = np.empty((n, 2, 2))
     fwd[:, 0, 0], fwd[:, 0, 1] = cos * sx, (cos * shear - sin) * sy
     fwd[:, 1, 0], fwd[:, 1, 1] = sin * sx, (sin * shear + cos) * sy
-    inv = np.linalg.inv(fwd)
+    # the 2×2 inverse in closed form, elementwise: LAPACK's rounding depends on its kernel
+    det = fwd[:, 0, 0] * fwd[:, 1, 1] - fwd[:, 0, 1] * fwd[:, 1, 0]
+    inv = np.stack([np.stack([fwd[:, 1, 1], -fwd[:, 0, 1]], -1),
+                    np.stack([-fwd[:, 1, 0], fwd[:, 0, 0]], -1)], -2) / det[:, None, None]
     shift = rng.uniform(-0.12, 0.12, (n, 2)) * side_px
     out = np.empty((n, 2, 3))
     out[:, :, :2] = inv
