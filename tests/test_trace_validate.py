@@ -167,10 +167,9 @@ def test_iteration_count_mismatch(good: Path, tmp_path: Path) -> None:
     assert "/iterations/2: iteration group missing" in error_of(damaged(good, tmp_path, more))
 
 
-def test_reader_rejects_wrong_shape_on_read(good: Path, tmp_path: Path) -> None:
+def test_reader_rejects_wrong_shape_on_open(good: Path, tmp_path: Path) -> None:
     def reshape(f: h5py.File) -> None:
         del f["iterations/0/layers/fc2/output_spikes"]
         f["iterations/0/layers/fc2/output_spikes"] = np.zeros((8, 5, 2), np.uint8)
-    with open_trace(damaged(good, tmp_path, reshape)) as reader:
-        with pytest.raises(TraceError, match="found uint8 \\(8, 5, 2\\)"):
-            reader.read(0, "fc2", "output_spikes", t=0)
+    with pytest.raises(TraceError, match="found uint8 \\(8, 5, 2\\)"):
+        open_trace(damaged(good, tmp_path, reshape))

@@ -97,19 +97,53 @@ class Network:
     def from_json(cls, text: str) -> "Network":
         raw = json.loads(text)
         layers = tuple(
-            LayerSpec(name=str(l["name"]), kind=str(l["kind"]),
-                      in_shape=tuple(int(v) for v in l["in_shape"]),
-                      out_shape=tuple(int(v) for v in l["out_shape"]),
-                      kernel=int(l.get("kernel", 1)), stride=int(l.get("stride", 1)),
-                      padding=int(l.get("padding", 0)))
+            LayerSpec(name=_name(l["name"]), kind=str(l["kind"]),
+                      in_shape=_shape(l["in_shape"]), out_shape=_shape(l["out_shape"]),
+                      kernel=_whole(l.get("kernel", 1)), stride=_whole(l.get("stride", 1)),
+                      padding=_whole(l.get("padding", 0), least=0))
             for l in raw["layers"])
-        net = cls(str(raw["name"]), tuple(int(v) for v in raw["input_shape"]), layers)
+        net = cls(str(raw["name"]), _shape(raw["input_shape"]), layers)
         check_network(net)
+        names = [layer.name for layer in layers]
+        if len(set(names)) != len(names):
+            raise NetworkError(f"network {net.name!r}: layer names repeat: {names}")
         return net
 
     @property
     def total_weights(self) -> int:
         return sum(layer.weight_count for layer in self.layers)
+
+
+# A layer of more neurons than this (ImageNet's first conv output is 3.2 M) cannot be
+# simulated on a workstation; past it a size read from a file is damage, not a network.
+MAX_LAYER_NEURONS = 1 << 28
+
+
+def _whole(value: object, least: int = 1) -> int:
+    """A JSON integer (not a float, bool or string): a shape is never truncated silently."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise NetworkError(f"expected a whole number, found {value!r}")
+    if not least <= value <= MAX_LAYER_NEURONS:
+        raise NetworkError(f"size {value} is out of range ({least} .. {MAX_LAYER_NEURONS})")
+    return value
+
+
+def _shape(values: object) -> tuple[int, ...]:
+    """A shape of 1 to 3 whole dimensions holding at most MAX_LAYER_NEURONS neurons."""
+    if not isinstance(values, list) or not 1 <= len(values) <= 3:
+        raise NetworkError(f"expected a shape of 1 to 3 dimensions, found {values!r}")
+    shape = tuple(_whole(v) for v in values)
+    if math.prod(shape) > MAX_LAYER_NEURONS:
+        raise NetworkError(f"shape {shape} holds more than {MAX_LAYER_NEURONS} neurons")
+    return shape
+
+
+def _name(value: object) -> str:
+    """A layer name is an HDF5 group name: non-empty text without '/' or a leading '.'."""
+    if not isinstance(value, str) or not value or "/" in value or value.startswith("."):
+        raise NetworkError(f"layer name {value!r}: expected non-empty text without '/' "
+                           "or a leading '.'")
+    return value
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:

@@ -16,6 +16,7 @@ the training-run iteration number is ``meta.iteration_info[k].iteration``.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import numpy as np
 from traces import schema
 from traces.errors import TraceError
 from traces.network import LayerSpec, Network
+from traces.structure import check_structure, tensor_shape
 from traces.workloads import NeuronConstants
 
 
@@ -79,8 +81,21 @@ def open_file(path: str | os.PathLike[str]) -> h5py.File:
         raise TraceError(p, "/", f"cannot open as HDF5 (truncated or damaged?): {exc}") from None
 
 
-def _optional_float(attrs: h5py.AttributeManager, name: str) -> float | None:
-    return float(attrs[name]) if name in attrs else None
+def _attr_number(file: str, where: str, attrs: h5py.AttributeManager, name: str,
+                 whole: bool) -> float | int | None:
+    """A scalar attribute: a non-negative integer (``whole``) or a finite float; None if absent."""
+    if name not in attrs:
+        return None
+    value = attrs[name]
+    value = value.item() if isinstance(value, np.generic) else value
+    if whole:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    else:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        wanted = "a non-negative integer" if whole else "a finite number"
+        raise TraceError(file, f"{where}/@{name}", f"expected {wanted}, found {value!r}")
+    return value if whole else float(value)
 
 
 def read_iteration_info(file: str, h5: h5py.File, count: int) -> tuple[IterationInfo, ...]:
@@ -91,14 +106,12 @@ def read_iteration_info(file: str, h5: h5py.File, count: int) -> tuple[Iteration
         group = h5.get(where)
         if not isinstance(group, h5py.Group):
             raise TraceError(file, where, f"iteration group missing (root says {count} iterations)")
-        if "iteration" not in group.attrs:
+        iteration = _attr_number(file, where, group.attrs, "iteration", whole=True)
+        if iteration is None:
             raise TraceError(file, f"{where}/@iteration", "attribute missing")
-        try:
-            infos.append(IterationInfo(k, int(group.attrs["iteration"]),
-                                       _optional_float(group.attrs, "loss"),
-                                       _optional_float(group.attrs, "accuracy")))
-        except (TypeError, ValueError) as exc:
-            raise TraceError(file, where, f"iteration attributes unreadable: {exc}") from None
+        infos.append(IterationInfo(k, int(iteration),
+                                   _attr_number(file, where, group.attrs, "loss", whole=False),
+                                   _attr_number(file, where, group.attrs, "accuracy", whole=False)))
     return tuple(infos)
 
 
@@ -107,7 +120,7 @@ def load_meta(file: str, h5: h5py.File) -> TraceMeta:
     try:
         header, version, count = schema.read_header(file, h5.attrs)
         infos = read_iteration_info(file, h5, count)
-    except (OSError, RuntimeError, KeyError) as exc:
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
         raise TraceError(file, "/", f"cannot read header: {exc}") from None
     return TraceMeta(version, header.producer, header.producer_version, header.timesteps,
                      header.batch, header.neuron, header.dataset, header.workload, count,
@@ -116,10 +129,7 @@ def load_meta(file: str, h5: h5py.File) -> TraceMeta:
 
 def expected_shape(meta: TraceMeta, spec: LayerSpec, tensor: str) -> tuple[tuple[int, ...], np.dtype]:
     """On-disk shape and dtype of one tensor of one layer."""
-    if tensor == schema.DU_VALUES:
-        return (meta.timesteps, meta.batch, spec.out_neurons), np.dtype(np.float16)
-    neurons = spec.in_neurons if tensor == "input_spikes" else spec.out_neurons
-    return (meta.timesteps, meta.batch, schema.packed_width(neurons)), np.dtype(np.uint8)
+    return tensor_shape(meta.timesteps, meta.batch, spec, tensor)
 
 
 class TraceReader:
@@ -131,10 +141,16 @@ class TraceReader:
         self._h5 = open_file(self.path)
         try:
             self.meta = load_meta(self._file, self._h5)
+            self._names = {layer.name: i for i, layer in enumerate(self.meta.network.layers)}
+            self._du_stored: dict[tuple[int, int], bool] = {}
+            self._checked: set[tuple[int, int, str, int]] = set()  # (it, layer, tensor, t) read
+            try:
+                check_structure(self)
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+                raise TraceError(self._file, "/iterations", f"cannot read: {exc}") from None
         except BaseException:
             self._h5.close()
             raise
-        self._names = {layer.name: i for i, layer in enumerate(self.meta.network.layers)}
 
     def close(self) -> None:
         self._h5.close()
@@ -193,10 +209,58 @@ class TraceReader:
 
     def read_packed(self, iteration: int, layer: str | int, tensor: str,
                     t: int | None = None) -> np.ndarray:
-        """Bit-packed uint8 [B, packed] at timestep t, or [T, B, packed]."""
+        """Bit-packed uint8 [B, packed] at timestep t, or [T, B, packed].
+
+        Every read checks its data: padding bits zero, and where du_values are
+        stored, ``du_nonzero == (du_values != 0)``; HDF5 checks fletcher32 sums.
+        """
         if tensor not in schema.PACKED_TENSORS:
             raise ValueError(f"unknown tensor {tensor!r}; expected one of {schema.PACKED_TENSORS}")
-        return self._load(self.dataset(iteration, layer, tensor), t)
+        index, spec = self.layer(layer)
+        ds = self.dataset(iteration, index, tensor)
+        packed = self._load(ds, t)
+        neurons = spec.in_neurons if tensor == "input_spikes" else spec.out_neurons
+        pad = schema.padding_mask(neurons)
+        if pad and np.any(packed[..., -1] & pad):
+            raise TraceError(self._file, ds.name, f"padding bits beyond neuron {neurons} must be "
+                             f"0, found set bits at t={'all' if t is None else t}")
+        if tensor == "du_nonzero" and self._stores_du(iteration, index):
+            self._check_du(iteration, index, packed, t)
+        steps = range(self.meta.timesteps) if t is None else (int(t),)
+        self._checked.update((iteration, index, tensor, step) for step in steps)
+        return packed
+
+    def verify_unread(self) -> None:
+        """Read (and so check) every stored tensor timestep not read yet.
+
+        A simulation need not read every tensor (the last layer's output, say);
+        calling this after it makes a run accept exactly the files ``trace check``
+        accepts, at the cost of reading only what the run skipped.
+        """
+        for k in range(self.meta.iterations):
+            for index in range(len(self.meta.network.layers)):
+                tensors = schema.PACKED_TENSORS if index == 0 else schema.PACKED_TENSORS[1:]
+                for tensor in tensors:
+                    for t in range(self.meta.timesteps):
+                        if (k, index, tensor, t) not in self._checked:
+                            self.read_packed(k, index, tensor, t)
+
+    def _stores_du(self, iteration: int, index: int) -> bool:
+        key = (iteration, index)
+        if key not in self._du_stored:
+            where = schema.layer_path(iteration, self.meta.network.layers[index].name)
+            self._du_stored[key] = f"{where}/{schema.DU_VALUES}" in self._h5
+        return self._du_stored[key]
+
+    def _check_du(self, iteration: int, index: int, packed: np.ndarray, t: int | None) -> None:
+        ds = self.dataset(iteration, index, schema.DU_VALUES)
+        values = self._load(ds, t)
+        neurons = self.meta.network.layers[index].out_neurons
+        nonzero = np.unpackbits(packed, axis=-1, count=neurons, bitorder=schema.BITORDER)
+        mismatches = int(np.count_nonzero((values != 0) != nonzero.view(bool)))
+        if mismatches:
+            raise TraceError(self._file, ds.name, f"expected du_nonzero == (du_values != 0), "
+                             f"found {mismatches} mismatches at t={'all' if t is None else t}")
 
     def read_packed_span(self, ds: h5py.Dataset, start: int, stop: int) -> np.ndarray:
         """Bit-packed uint8 [stop - start, B, packed] of a dataset from ``dataset``: timesteps

@@ -55,6 +55,14 @@ ROOT_ATTRS: dict[str, tuple[type, ...]] = {
 }
 
 
+# Upper bounds past which a header value is damage, not an experiment: BPTT traces
+# use T <= a few hundred and batches <= a few thousand; iterations are file groups.
+HEADER_INT_MAX = {"timesteps": 1 << 16, "batch": 1 << 20, "iterations": 1 << 16}
+# LIF constants: threshold and surrogate width positive; tau is a leak factor in [0, 1].
+NEURON_RANGES = {"vth": (0.0, 1e6, True), "tau": (0.0, 1.0, False),
+                 "surrogate_width": (0.0, 1e6, True)}
+
+
 @dataclass(frozen=True)
 class TraceHeader:
     """What a trace is a trace of: network, BPTT settings and provenance."""
@@ -171,9 +179,16 @@ def read_header(file: str, attrs: Mapping[str, Any]) -> tuple[TraceHeader, str, 
     """Check every root attribute; return (header, schema version, iteration count)."""
     version = check_schema(file, attrs)
     v = {name: _attr_value(file, attrs, name) for name in ROOT_ATTRS}
-    for name in ("timesteps", "batch", "iterations"):
-        if v[name] < 1:
-            raise TraceError(file, f"/@{name}", f"expected a positive integer, found {v[name]}")
+    for name, most in HEADER_INT_MAX.items():
+        if not 1 <= v[name] <= most:
+            raise TraceError(file, f"/@{name}", f"expected an integer in 1 .. {most}, found {v[name]}")
+    for name, (low, high, low_open) in NEURON_RANGES.items():
+        value = v[name]
+        if not (math.isfinite(value) and (value > low if low_open else value >= low)
+                and value <= high):
+            bound = "(" if low_open else "["
+            raise TraceError(file, f"/@{name}", f"expected a finite number in {bound}{low}, "
+                             f"{high}], found {value!r}")
     try:
         network = Network.from_json(v["network"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, NetworkError) as exc:

@@ -47,7 +47,8 @@ def _write_table(group: h5py.Group, name: str, table: np.ndarray) -> None:
         group.create_dataset(name, data=[str(v) for v in table], dtype=h5py.string_dtype())
         return
     chunks = (min(CHUNK_ROWS, max(1, len(table))),)
-    group.create_dataset(name, data=table, chunks=chunks, compression="gzip", shuffle=True)
+    group.create_dataset(name, data=table, chunks=chunks, compression="gzip", shuffle=True,
+                         fletcher32=True)  # a flipped bit is a read error, not a new stream
 
 
 def read_header(path: str | os.PathLike) -> dict[str, Any]:

@@ -151,11 +151,12 @@ class TraceWriter:
                  compression: str = schema.COMPRESSION) -> None:
         self.path = Path(path)
         self.header = header
+        # fletcher32: a flipped bit in stored data is a read error, not different spikes
         if compression == "gzip":
             self.filters = {"compression": "gzip", "compression_opts": schema.COMPRESSION_LEVEL,
-                            "shuffle": True}
+                            "shuffle": True, "fletcher32": True}
         else:
-            self.filters = {"compression": compression, "shuffle": True}
+            self.filters = {"compression": compression, "shuffle": True, "fletcher32": True}
         self._file: h5py.File | None = None
         self._out: AtomicTarget | None = None
         self._count = 0

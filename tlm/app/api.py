@@ -49,7 +49,10 @@ def run_iterations(reader: TraceReader, cfg: SystemConfig,
     ``record`` keeps every job's work for ``tlm.app.replay.record_stream``.
     """
     chosen = range(reader.meta.iterations) if iterations is None else iterations
-    return [simulate_iteration(reader, i, cfg, on_job, record) for i in chosen]
+    runs = [simulate_iteration(reader, i, cfg, on_job, record) for i in chosen]
+    if iterations is None:
+        reader.verify_unread()  # what the model skipped is checked too: a run accepts what
+    return runs                 # `trace check` accepts
 
 
 def simulate(trace: str | os.PathLike | TraceReader | None = None, config: ConfigLike = None,
