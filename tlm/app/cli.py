@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from types import ModuleType
 
 EPILOG = """examples:
   h2learn run                               simulate the embedded sample trace
@@ -47,8 +48,6 @@ COMMANDS = {
 
 def build_parser(command: str | None = None, lazy: bool = False) -> argparse.ArgumentParser:
     """The full parser; with ``lazy``, only ``command``'s module is imported (others: help only)."""
-    from importlib import import_module
-
     parser = argparse.ArgumentParser(
         prog="h2learn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Transaction-level model of the H2Learn SNN-training accelerator, "
@@ -60,10 +59,29 @@ def build_parser(command: str | None = None, lazy: bool = False) -> argparse.Arg
         if name in commands.choices:
             continue
         if module in wanted:
-            import_module(f"tlm.app.commands.{module}").add_parser(commands)
+            command_module(module).add_parser(commands)
         else:
             commands.add_parser(name, help=help_line)
     return parser
+
+
+def command_module(name: str) -> ModuleType:
+    """Import one command module; each import is written out so the layer check sees it."""
+    if name == "run":
+        from tlm.app.commands import run as module
+    elif name == "trace":
+        from tlm.app.commands import trace as module
+    elif name == "config":
+        from tlm.app.commands import config as module
+    elif name == "report":
+        from tlm.app.commands import report as module
+    elif name == "sweep":
+        from tlm.app.commands import sweep as module
+    elif name == "analyze":
+        from tlm.app.commands import analyze as module
+    else:
+        from tlm.app.commands import validate as module
+    return module
 
 
 def first_command(argv: list[str]) -> str | None:
