@@ -47,12 +47,15 @@ def test_a_tile_is_cut_into_bursts_and_counted():
     assert event.value.done_cycle == env.now and event.value.channels == 3
 
 
-def test_sample_run_is_deterministic_and_close_to_the_banked_model():
+def test_sample_run_is_deterministic_and_moves_what_the_banked_model_moves():
     one = simulate(None, {"dram.model": "controller"})
     two = simulate(None, {"dram.model": "controller"})
     banked = simulate(None, {})
     assert one.total_cycles == two.total_cycles and one.dram == two.dram
-    assert one.total_cycles == pytest.approx(banked.total_cycles, rel=0.1)
+    # the same traffic (the controller counts whole bursts, so a little more); the time
+    # differs: the banked model cannot reorder, turn the bus around or drain writes
+    for key in ("bytes_read", "bytes_written"):
+        assert banked.dram[key] <= one.dram[key] <= 1.02 * banked.dram[key]
 
 
 def test_parts_without_command_timing_are_refused():

@@ -94,3 +94,19 @@ def test_replay_reproduces_the_run(traces: dict[str, Path], found: dict, tmp_pat
     assert main(["run", str(traces["cifar10-cifarnet"]), "--record", str(recording),
                  "--json", str(tmp_path / "run.json")]) == 0
     assert simulated(replay(recording)) == found["cifar10-cifarnet"]
+
+
+def test_jobs_2_gives_the_results_of_jobs_1(traces: dict[str, Path], found: dict,
+                                             tmp_path: Path) -> None:
+    from tlm.app.cli import main
+    out = tmp_path / "jobs2.json"
+    assert main(["run", str(traces["tiny-mlp"]), "--jobs", "2", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert {k: v for k, v in data.items() if k not in UNSIMULATED} == found["tiny-mlp"]
+
+
+def test_jobs_with_record_is_refused(traces: dict[str, Path], tmp_path: Path, capsys) -> None:
+    from tlm.app.cli import main
+    assert main(["run", str(traces["tiny-mlp"]), "--jobs", "2",
+                 "--record", str(tmp_path / "r.h5")]) == 2
+    assert "--jobs and --record" in capsys.readouterr().err

@@ -43,7 +43,12 @@ def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tupl
     cfg = resolve(args)
     with load_trace(args.trace) as reader:
         start = time.perf_counter()
-        runs = run_iterations(reader, cfg, on_job=on_job, record=bool(args.record))
+        if args.jobs > 1 and reader.meta.iterations > 1:
+            from tlm.app.parallel import run_parallel
+            runs = run_parallel(reader.path, reader.meta.iterations, cfg, args.jobs,
+                                lambda jobs: [on_job() for _ in range(jobs)])
+        else:
+            runs = run_iterations(reader, cfg, on_job=on_job, record=bool(args.record))
         results = build_results(reader.meta, cfg, runs, time.perf_counter() - start,
                                 source=reader.path)
         if args.record:
@@ -61,6 +66,11 @@ def replay_recording(args: argparse.Namespace, on_job: Callable[[], None]) -> tu
 
 def check_outputs(args: argparse.Namespace) -> None:
     """Fail before simulating, not after, when an output file cannot be written."""
+    if getattr(args, "jobs", 1) < 1:
+        raise OutputError(f"--jobs {args.jobs}: expected at least 1")
+    if getattr(args, "jobs", 1) > 1 and getattr(args, "record", None):
+        raise OutputError("--jobs and --record: a recording keeps every job of the run in one "
+                          "process; record with --jobs 1")
     if getattr(args, "record", None) == "-":
         raise OutputError("--record -: a recording is an HDF5 file and cannot go to stdout; "
                           "give a PATH.h5")
@@ -162,6 +172,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_output_options(run)
     run.add_argument("--record", metavar="PATH.h5",
                      help="also store the run's transaction stream, for `h2learn replay`")
+    run.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="simulate the iterations of a multi-iteration trace in N processes "
+                          "(results identical to --jobs 1; default 1)")
     run.set_defaults(func=lambda args: execute(args, simulate_trace))
     replay = commands.add_parser(
         "replay", help="re-time a recorded transaction stream on another memory system",
