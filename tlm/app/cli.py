@@ -15,7 +15,8 @@ EPILOG = """examples:
   h2learn run                               simulate the embedded sample trace
   h2learn trace gen --workload mnist-cnn --source trainer --batch 8 -o mnist.h5
   h2learn run mnist.h5 --set dram.preset=ddr4-3200 --json result.json
-  h2learn config show                       every parameter, its default and unit
+  h2learn config show                       every parameter, its value and unit
+  h2learn completion bash > h2learn.bash    shell completion (bash or zsh)
 """
 
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Command modules pull in numpy/h5py/simpy; importing them here rather than
     # at module level keeps `h2learn --version` free of that start-up cost.
     from tlm.app.commands import analyze as analyze_cmd
+    from tlm.app.commands import completion as completion_cmd
     from tlm.app.commands import config as config_cmd
     from tlm.app.commands import report as report_cmd
     from tlm.app.commands import run as run_cmd
@@ -41,11 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="h2learn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Transaction-level model of the H2Learn SNN-training accelerator, "
+        description="Transaction-level model of the H2Learn SNN-training accelerator,\n"
                     "driven by HDF5 traces of BPTT training iterations.")
     parser.add_argument("--version", action="version", version=f"h2learn {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd, validate_cmd):
+    for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd, validate_cmd,
+                   completion_cmd):
         module.add_parser(commands)
     return parser
 
