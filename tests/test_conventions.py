@@ -102,3 +102,14 @@ def test_zsh_completion_runs_the_bash_function_through_bashcompinit(capsys):
     assert main(["completion", "zsh"]) == 0
     script = capsys.readouterr().out
     assert "bashcompinit" in script and "complete -o filenames -F _h2learn h2learn" in script
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path, capsys, monkeypatch, tiny_trace):
+    import sys
+    results = tmp_path / "r.json"
+    assert main(["run", str(tiny_trace), "--json", str(results)]) == 0
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
+    assert main(["plot", str(results), "-o", str(tmp_path / "f.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install '.[plot]'" in err[0]

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tlm.app.commands import analyze as analyze_cmd
     from tlm.app.commands import completion as completion_cmd
     from tlm.app.commands import config as config_cmd
+    from tlm.app.commands import plot as plot_cmd
     from tlm.app.commands import report as report_cmd
     from tlm.app.commands import run as run_cmd
     from tlm.app.commands import sweep as sweep_cmd
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"h2learn {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (run_cmd, trace_cmd, config_cmd, report_cmd, sweep_cmd, analyze_cmd, validate_cmd,
-                   completion_cmd):
+                   plot_cmd, completion_cmd):
         module.add_parser(commands)
     return parser
 
