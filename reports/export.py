@@ -53,8 +53,17 @@ def results_json(results: Results) -> str:
     return json.dumps(_finite(results.to_dict()), indent=2, sort_keys=False) + "\n"
 
 
+# Every operation an engine counts (tlm/costs), so that the per-layer CSV has the same
+# columns for every network and configuration (0 where a layer did none). An op not
+# listed here still gets its columns, after these, rather than being dropped.
+LAYER_OPS = ("fe.add", "fe.lut_read", "fe.lut_write", "fe.weight_read", "be.mac",
+             "wue.add", "wue.lut_read", "wue.lut_write", "wue.mul",
+             "lif.add", "lif.compare", "lif.mul", "lif.select")
+
+
 def layers_csv(results: Results) -> str:
-    ops = sorted({op for row in results.layers for op in row["ops"]})
+    seen = {op for row in results.layers for op in (*row["ops"], *row["skipped"])}
+    ops = [*LAYER_OPS, *sorted(seen - set(LAYER_OPS))]
     columns = ["index", "name", "kind", "phase", "cycles", "busy_cycles", "bytes_read",
                "bytes_written", "refetch_bytes"]
     out = io.StringIO()

@@ -113,3 +113,20 @@ def test_plot_without_matplotlib_names_the_extra(tmp_path, capsys, monkeypatch, 
     assert main(["plot", str(results), "-o", str(tmp_path / "f.png")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install '.[plot]'" in err[0]
+
+
+@pytest.mark.parametrize("workload, sets", [
+    ("tiny-mlp", []), ("tiny-cnn", ["fe.mode=accumulate"]), ("tiny-cnn", ["wue.mode=accumulate"]),
+    ("tiny-cnn", ["be.sparsity=dense", "fe.skip_zero_patterns=false"]),
+])
+def test_per_layer_csv_columns_are_the_same_for_every_network_and_config(
+        workload, sets, trace_factory):
+    from reports.export import LAYER_OPS, layers_csv
+    from tlm.app.api import simulate
+    trace = trace_factory(workload, workload=workload, batch=2, timesteps=2)
+    from tlm.config import load_config
+    header = layers_csv(simulate(trace, load_config(None, sets)))
+    expected = ["index", "name", "kind", "phase", "cycles", "busy_cycles", "bytes_read",
+                "bytes_written", "refetch_bytes", *(f"ops_{op}" for op in LAYER_OPS),
+                *(f"skipped_{op}" for op in LAYER_OPS)]
+    assert header.splitlines()[0].split(",") == expected
