@@ -25,6 +25,8 @@ from typing import Any
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+
+from reports.tables import data_table
 from rich.text import Text
 
 from reports.findings import (BANDWIDTH_BOUND, ENGINE_PHASES, ENGINE_TITLES, STALL_WARN,
@@ -204,17 +206,23 @@ def analyze(results: dict[str, Any]) -> Analysis:
                     channel_shares(results))
 
 
+def fmt_gbps(gbps: float) -> str:
+    """3 significant digits without exponents: 0.512, 9.96, 672, 6,240."""
+    return f"{gbps:,.0f}" if gbps >= 100 else f"{gbps:.3g}"
+
+
 def bandwidth_table(analysis: Analysis) -> Table:
-    table = Table(title=f"Bandwidth demand vs supply (DRAM peak {analysis.peak_gbps:.3g} GB/s)",
-                  title_justify="left")
-    for column in ("layer", "phase", "cycles", "moved", "GB/s", "of peak", "mem stall",
+    # eight columns of long layer and phase names: one space of padding, not two
+    table = data_table(f"Bandwidth demand vs supply (DRAM peak {analysis.peak_gbps:.3g} GB/s)",
+                       padding=(0, 1, 0, 0))
+    for column in ("layer", "phase", "cycles", "moved", "GB/s", "of peak", "stalled",
                    "bound"):
         table.add_column(column, justify="left" if column in ("layer", "phase") else "right",
-                         no_wrap=column in ("layer", "phase", "moved"))
+                         no_wrap=True)  # a wrapped or cut number misleads
     for row in analysis.layers:
         style = "bold red" if row.bound else None
         table.add_row(row.name, PHASE_WORDS[row.phase], f"{row.cycles:,}",
-                      fmt_bytes(row.moved_bytes), f"{row.demand_gbps:.3g}",
+                      fmt_bytes(row.moved_bytes), fmt_gbps(row.demand_gbps),
                       Text(f"{row.demand_share:.0%}", style=style),
                       f"{row.phase_stall_memory:.0%}",
                       Text("yes", style=style) if row.bound else "")
@@ -222,7 +230,7 @@ def bandwidth_table(analysis: Analysis) -> Table:
 
 
 def stall_table(analysis: Analysis) -> Table:
-    table = Table(title="Engine time", title_justify="left")
+    table = data_table("Engine time")
     table.add_column("engine")
     for state in STATES:
         table.add_column(STATE_HEADINGS[state], justify="right")
@@ -236,8 +244,7 @@ def channel_table(analysis: Analysis) -> Table:
     """Which DRAM channel each engine's memory stalls are blamed on (the one whose
     transfer of the awaited tile finished last)."""
     channels = max(len(v) for v in analysis.channel_shares.values())
-    table = Table(title="DRAM stalls by channel (share of each engine's memory stall)",
-                  title_justify="left")
+    table = data_table("DRAM stalls by channel (share of each engine's memory stall)")
     table.add_column("engine")
     for channel in range(channels):
         table.add_column(f"ch{channel}", justify="right")

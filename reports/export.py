@@ -14,6 +14,7 @@ import math
 import os
 from typing import Any
 
+from reports.energy import COMPUTE_COMPONENTS
 from reports.results import Results
 from traces.atomic import write_atomic  # noqa: F401  (the one atomic writer; callers import it here)
 from traces.files import read_regular_text
@@ -37,8 +38,15 @@ def results_json(results: Results) -> str:
     return json.dumps(_finite(results.to_dict()), indent=2, sort_keys=False) + "\n"
 
 
+# Every operation an engine counts (tlm/costs), so that the per-layer CSV has the same
+# columns for every network and configuration (0 where a layer did none). An op not
+# listed here still gets its columns, after these, rather than being dropped.
+LAYER_OPS = tuple(COMPUTE_COMPONENTS)  # every action the energy model prices, in its order
+
+
 def layers_csv(results: Results) -> str:
-    ops = sorted({op for row in results.layers for op in row["ops"]})
+    seen = {op for row in results.layers for op in (*row["ops"], *row["skipped"])}
+    ops = [*LAYER_OPS, *sorted(seen - set(LAYER_OPS))]
     columns = ["index", "name", "kind", "phase", "cycles", "busy_cycles", "bytes_read",
                "bytes_written", "refetch_bytes"]
     out = io.StringIO()

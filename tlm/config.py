@@ -202,6 +202,24 @@ def validate(cfg: SystemConfig) -> None:
                 raise ConfigError(f"{key}: {value}, expected a positive number")
 
 
+def allowed_values(key: str, default: Any) -> str:
+    """What ``validate`` accepts for ``key``, as text (``h2learn config show``)."""
+    if key in _CHOICES:
+        return " | ".join(_CHOICES[key])
+    if key in _RANGES:
+        lo, hi = _RANGES[key]
+        return f"{lo:g}..{hi:g}"
+    if isinstance(default, bool):
+        return "true | false"
+    if key == "dram.latency_ns":
+        return ">= 0; -1 = preset's"
+    if key in ("dram.channels", "dram.peak_gbps_per_channel"):
+        return ">= 0; 0 = preset's"
+    if isinstance(default, (int, float)):
+        return "> 0"
+    return ""
+
+
 def flatten(tree: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
     """Nested dict -> (dotted key, value) pairs: {"fe": {"lut_k": 4}} -> ("fe.lut_k", 4)."""
     for key, value in tree.items():

@@ -2,7 +2,7 @@
 
 A trace file holds, for one or more training iterations, every layer's input
 spikes, output spikes, surrogate mask ``h`` and the non-zero pattern of ``du``
-(DESIGN.md §2), bit-packed along the flattened neuron axis and chunked one
+(what BPTT needs per layer, see docs/trace-schema.md), bit-packed along the flattened neuron axis and chunked one
 timestep per chunk so that a simulator can stream one layer × one timestep at a
 time. docs/trace-schema.md is the prose version of this module.
 

@@ -1,7 +1,8 @@
 """Named workloads: a network plus the BPTT settings a trace of it is made with.
 
-The four reference workloads are those of shared REFERENCE.md (assumed by this
-project; the H2Learn paper's own list is not available). Neuron constants are
+The four reference workloads (MNIST and N-MNIST CNNs, a CIFAR-10 CIFARNet,
+a DVS-Gesture CNN) are an assumption of this project: the H2Learn paper's own
+list is not available, only its headline results (Liang et al., IEEE TCAD 2022). Neuron constants are
 the co-authors' public STBP settings (yjwu17/STBP-for-training-SpikingNN):
 MNIST-like sets use Vth 0.5, tau 0.2; CIFAR-10 uses Vth 0.75, tau 0.25; the
 surrogate half-width is 0.5 (full width a = 1.0). ``tiny-cnn`` and ``tiny-mlp``

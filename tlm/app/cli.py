@@ -16,7 +16,8 @@ EPILOG = """examples:
   h2learn run                               simulate the embedded sample trace
   h2learn trace gen --workload mnist-cnn --source trainer --batch 8 -o mnist.h5
   h2learn run mnist.h5 --set dram.preset=ddr4-3200 --json result.json
-  h2learn config show                       every parameter, its default and unit
+  h2learn config show                       every parameter, its value and unit
+  h2learn completion bash > h2learn.bash    shell completion (bash or zsh)
 """
 
 
@@ -44,6 +45,8 @@ COMMANDS = {
     "analyze": ("analyze", "bandwidth and stall analysis of a results file"),
     "validate": ("validate", "reference workloads vs the paper's headline results"),
     "dram": ("dram", "run a DRAM request stream through the command-level model"),
+    "plot": ("plot", "draw a figure (PNG, SVG, PDF) from results, a timeline or a sweep"),
+    "completion": ("completion", "print a shell completion script (bash or zsh)"),
 }
 
 
@@ -51,7 +54,7 @@ def build_parser(command: str | None = None, lazy: bool = False) -> argparse.Arg
     """The full parser; with ``lazy``, only ``command``'s module is imported (others: help only)."""
     parser = argparse.ArgumentParser(
         prog="h2learn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Transaction-level model of the H2Learn SNN-training accelerator, "
+        description="Transaction-level model of the H2Learn SNN-training accelerator,\n"
                     "driven by HDF5 traces of BPTT training iterations.")
     parser.add_argument("--version", action="version", version=f"h2learn {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -82,6 +85,10 @@ def command_module(name: str) -> ModuleType:
         from tlm.app.commands import analyze as module
     elif name == "dram":
         from tlm.app.commands import dram as module
+    elif name == "plot":
+        from tlm.app.commands import plot as module
+    elif name == "completion":
+        from tlm.app.commands import completion as module
     else:
         from tlm.app.commands import validate as module
     return module

@@ -2,14 +2,11 @@
 
 A sweep is the cartesian product of one or more *grid* dimensions (a dotted
 config key and the values it takes) and one or more traces. Each combination
-is a ``SweepPoint`` with two identities. Its *slot* is where it sits in the
-sweep: the trace's absolute path and the resolved configuration. Its *key*
-adds what its numbers depend on beyond that: the trace's content hash
-(``traces.identity.content_sha256``), the tool's version and git commit. A
-sweep run again in the same output folder skips points whose key it already
-completed (resume); a completed record whose slot matches but whose key does
-not — the trace was regenerated in place, or the tool changed — is *stale*:
-the point runs again and the sweep says how many were stale.
+is a ``SweepPoint`` with two identities (``tlm.app.sweep_keys``): its *slot*
+(trace path + resolved configuration) and its *key* (the slot + the trace's
+content hash + the tool's version and commit). A sweep run again in the same
+output folder skips points whose key it already completed (resume) and re-runs
+*stale* ones — same slot, another key — saying how many there were.
 
 Trace paths are made absolute before any point is dispatched, so workers that
 run in another directory (a Dask cluster) read the same files.
@@ -29,7 +26,6 @@ Nothing here prints: the ``h2learn sweep`` command draws progress and tables.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import itertools
 import json
@@ -42,11 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from tlm.app.sweep_keys import (SAMPLE_TRACE, absolute, count_stale, effective_config,
+                                full_key, point_key, tool_identity, trace_content)
 from tlm.config import ConfigError, SystemConfig, flatten
 from tlm.topology import ENGINE_NAMES
 
 CLUSTER_HINT = "--scheduler needs Dask distributed: pip install '.[cluster]' (from a checkout)"
-SAMPLE_TRACE = "sample"   # how the embedded sample trace is named in points and tables
 
 Record = dict[str, Any]
 RunPoint = Callable[["SweepPoint"], Record]
@@ -174,56 +171,6 @@ def load_sweep_file(path: str | os.PathLike) -> SweepSpec:
     return spec
 
 
-def point_key(trace: str | None, config_file: str | None, overrides: Iterable[str]) -> str:
-    """The point's *slot*: a stable 12-hex-digit name, the same in every run of the sweep.
-
-    A point is its trace (by absolute path) and its *resolved* configuration, so
-    the same configuration reached by --set, --grid or a config file is one
-    point. A configuration that does not resolve is named by its raw inputs
-    instead (it will fail, and be retried on resume).
-    """
-    from tlm.config import load_config
-    identity: dict[str, Any] = {"trace": str(Path(trace).resolve()) if trace else SAMPLE_TRACE}
-    try:
-        identity["config"] = load_config(config_file, overrides).flat()
-    except ConfigError:
-        identity["config_file"] = str(Path(config_file).resolve()) if config_file else None
-        identity["overrides"] = list(overrides)
-    text = json.dumps(identity, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def trace_content(trace: str | None) -> str | None:
-    """The content hash of a trace (of the embedded sample for None); None if unreadable.
-
-    An unreadable trace fails its points with the reader's own message; its
-    key then cannot match a completed record, so it is never resumed wrongly.
-    """
-    from traces.identity import content_sha256
-    from traces.sample import sample_trace_path
-    try:
-        return content_sha256(trace if trace is not None else sample_trace_path())
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def tool_identity() -> dict[str, Any]:
-    from reports.provenance import producer
-    return producer()
-
-
-def full_key(slot: str, content: str | None, tool: dict[str, Any]) -> str:
-    """The resume key: the slot plus what its numbers also depend on."""
-    text = json.dumps({"slot": slot, "trace_content_sha256": content, "tool": tool},
-                      sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def absolute(path: str | None) -> str | None:
-    """An absolute path, so that a worker in another directory opens the same file."""
-    return None if path is None else str(Path(path).resolve())
-
-
 def expand(spec: SweepSpec) -> list[SweepPoint]:
     """Every point, in a deterministic order: traces outermost, then the grid as given."""
     config_file = absolute(spec.config_file)
@@ -267,15 +214,6 @@ def point_record(point: SweepPoint, status: str, error: str | None,
             "status": status, "error": error, "wall_seconds": round(wall_seconds, 4),
             "metrics": key_metrics(results) if results is not None else None,
             "results": results}
-
-
-def effective_config(point: SweepPoint) -> dict[str, Any] | None:
-    """The point's resolved configuration, flat (None when it does not resolve)."""
-    from tlm.config import load_config
-    try:
-        return load_config(point.config_file, point.overrides).flat()
-    except ConfigError:
-        return None
 
 
 def run_point(point: SweepPoint) -> Record:
@@ -484,13 +422,3 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1,
     ordered = [records[p.key] for p in points if p.key in records]
     return SweepOutcome(points, ordered, len(points) - len(todo), time.perf_counter() - start,
                         stale)
-
-
-def count_stale(todo: list[SweepPoint], done: Iterable[Record]) -> int:
-    """Points to run whose slot already has an ok record under another key.
-
-    Records journalled before keys held the trace content and tool have no
-    ``slot``; their ``key`` was the slot, so they are recognised (as stale) too.
-    """
-    slots = {r.get("slot", r["key"]) for r in done}
-    return sum(p.slot in slots for p in todo)

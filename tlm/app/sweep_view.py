@@ -13,6 +13,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from reports.tables import data_table
 from rich.text import Text
 
 from tlm.app.sweep import METRICS, Record
@@ -131,7 +133,7 @@ def headings(keys: list[str]) -> list[str]:
 
 def sweep_table(view: SweepView, title: str) -> Table:
     """Ranked points; a failed point says so in the metric column (its error is below)."""
-    table = Table(title=title, title_justify="left")
+    table = data_table(title)
     table.add_column("#", justify="right", no_wrap=True, min_width=len(str(len(view.rows))))
     if view.show_trace:
         table.add_column("trace", no_wrap=True)

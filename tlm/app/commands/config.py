@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from rich.console import Console
-from rich.table import Table
 
-from tlm.config import ConfigError, SystemConfig, load_config
+from reports.tables import data_table
+
+from tlm.config import ConfigError, SystemConfig, allowed_values, load_config
 
 UNITS = {"_kib": "KiB", "_mib": "MiB", "_bits": "bit", "_mhz": "MHz", "_gbps_per_channel": "GB/s per channel",
          "_ns": "ns", "_per_cycle": "per cycle", "_tiles": "tiles", "lut_k": "inputs/points per LUT",
@@ -56,20 +57,28 @@ def show(args: argparse.Namespace) -> int:
         sys.stdout.write(toml_text(cfg))
         return 0
     defaults = SystemConfig().effective().flat()
-    table = Table(title="h2learn configuration", title_justify="left")
-    for column in ("key", "value", "unit"):
+    table = data_table("h2learn configuration")
+    table.add_column("key", no_wrap=True)
+    for column in ("value", "unit", "allowed"):
         table.add_column(column)
     for key, value in cfg.flat().items():
         changed = value != defaults[key]
-        table.add_row(key, f"[bold]{value}[/bold]" if changed else str(value), unit_of(key))
+        table.add_row(key, f"[bold]{value}[/bold]" if changed else str(value), unit_of(key),
+                      allowed_values(key, defaults[key]))
     Console().print(table)
     return 0
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("config", help="show the hardware configuration")
+    parser = commands.add_parser(
+        "config", help="show the hardware configuration",
+        description="Inspect the hardware configuration that --config and --set change.")
     sub = parser.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
-    show_parser = sub.add_parser("show", help="print the resolved configuration with units")
+    show_parser = sub.add_parser(
+        "show", help="print the resolved configuration with units and allowed values",
+        description="Print every parameter of the configuration (defaults changed by --config "
+                    "and --set, changed values in bold) with its unit and allowed values, or "
+                    "as a TOML file.")
     add_config_options(show_parser)
     show_parser.add_argument("--toml", action="store_true",
                              help="print as a TOML file to start your own config from")

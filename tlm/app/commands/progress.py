@@ -1,13 +1,28 @@
-"""A progress display on stderr that only appears once a task has run for a second."""
+"""A progress display on stderr that only appears once a task has run for a second.
+
+It shows the count, the total and the time left when the total is known
+(elapsed time otherwise), and nothing at all when stderr is not a terminal
+(pipes, CI, tests), so redirected stderr holds only warnings and error lines.
+"""
 
 from __future__ import annotations
 
 import time
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 
 DELAY_S = 1.0
+
+
+def progress_columns(total: int | None) -> tuple:
+    """count/total, a bar and the ETA for a known total; a spinner and a count otherwise."""
+    if total:
+        return (TextColumn("{task.description}"), BarColumn(bar_width=20),
+                MofNCompleteColumn(), TextColumn("eta"), TimeRemainingColumn())
+    return (SpinnerColumn(), TextColumn("{task.description}"),
+            TextColumn("{task.completed} steps"), TimeElapsedColumn())
 
 
 class LazyProgress:
@@ -19,6 +34,7 @@ class LazyProgress:
         self._start = time.monotonic()
         self._progress: Progress | None = None
         self._task = None
+        self._console = Console(stderr=True)
 
     def __enter__(self) -> "LazyProgress":
         self._start = time.monotonic()
@@ -31,11 +47,10 @@ class LazyProgress:
     def advance(self, steps: int = 1) -> None:
         self.steps += steps
         if self._progress is None:
-            if time.monotonic() - self._start < DELAY_S:
+            if not self._console.is_terminal or time.monotonic() - self._start < DELAY_S:
                 return
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                      TextColumn("{task.completed} steps"), TimeElapsedColumn(),
-                                      console=Console(stderr=True), transient=True)
+            self._progress = Progress(*progress_columns(self.total), console=self._console,
+                                      transient=True)
             self._progress.start()
             self._task = self._progress.add_task(self.description, total=self.total)
         self._progress.update(self._task, completed=self.steps)

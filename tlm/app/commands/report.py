@@ -95,13 +95,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "report", help="re-render the report of a saved JSON results file",
         description="Render the terminal report of a results file written by "
                     "'h2learn run --json'.")
-    parser.add_argument("results", metavar="RESULTS.json")
+    parser.add_argument("results", metavar="RESULTS.json",
+                        help="from `h2learn run --json` or `h2learn replay --json`")
     parser.set_defaults(func=report)
     parser = commands.add_parser(
         "compare", help="compare saved results files side by side",
         description="Show two or more results files side by side with each one's relative "
                     "change against the first, the largest changes first.")
-    parser.add_argument("results", metavar="RESULTS.json", nargs="+")
+    parser.add_argument("results", metavar="RESULTS.json", nargs="+",
+                        help="two or more results files; the first is the baseline")
     parser.set_defaults(func=check_count)
 
 

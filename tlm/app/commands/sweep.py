@@ -48,9 +48,12 @@ def check_traces(spec: SweepSpec) -> None:
 
 
 def progress_bar() -> Progress:
-    return Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
+    """count/total, failures and ETA on stderr; nothing when stderr is not a terminal."""
+    console = Console(stderr=True)
+    return Progress(TextColumn("sweep"), BarColumn(bar_width=20), MofNCompleteColumn(),
                     TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                    TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
 
 
 def execute(spec: SweepSpec, args: argparse.Namespace) -> SweepOutcome:
@@ -123,6 +126,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="skip points already completed ok in OUT (default); "
                              "--no-resume runs every point again")
     parser.add_argument("--metric", choices=list(METRICS), default="total_cycles",
+                        metavar="METRIC",
                         help="metric the table is ranked by and the plot shows "
-                             "(default: total_cycles)")
+                             f"(default: total_cycles); one of {', '.join(METRICS)}")
     parser.set_defaults(func=sweep)

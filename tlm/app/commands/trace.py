@@ -21,6 +21,8 @@ from typing import Callable, Iterator
 from rich.console import Console
 from rich.table import Table
 
+from reports.tables import data_table
+
 from tlm.app.commands.progress import LazyProgress
 from traces.errors import TraceError
 from traces.identity import content_sha256, file_sha256
@@ -28,7 +30,7 @@ from traces.netfile import load_network_file
 from traces.network import NetworkError
 from traces.reader import LayerStats, TraceReader, layer_stats, open_trace, unpacked_bytes
 from traces.recipes import make_trace, reference_recipe
-from traces.synthetic import SyntheticParams, generate_trace
+from traces.synthetic import LayerRates, SyntheticParams, generate_trace
 from traces.validate import validate_trace
 from traces.workloads import Workload, get_workload
 from traces.atomic import check_target
@@ -38,23 +40,48 @@ EXIT_OK, EXIT_ERROR = 0, 2
 TRAINER_PRODUCER = "h2learn-tlm trainer"
 
 
+RATE_HELP = {  # the synthetic generator's knobs (traces/synthetic.py documents the model)
+    "firing-rate": f"mean output-spike density of every layer, 0..1 "
+                   f"(default {LayerRates().firing_rate})",
+    "h-density": f"mean density of the surrogate-gradient mask h, 0..1 "
+                 f"(default {LayerRates().h_density})",
+    "du-density": f"mean density of non-zero du = dL/du, 0..1 (default {LayerRates().du_density})",
+    "input-rate": f"mean spike density of the network's input, 0..1 "
+                  f"(default {SyntheticParams().input_rate})",
+    "channel-cv": f"coefficient of variation of per-channel rates, 0..10 "
+                  f"(default {SyntheticParams().channel_cv})",
+    "temporal-corr": f"lag-1 autocorrelation of each neuron's spikes, 0..0.99 "
+                     f"(default {SyntheticParams().temporal_corr})",
+}
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``trace`` and its sub-commands on the top-level ``h2learn`` parser."""
     parser = subparsers.add_parser("trace", help="make, inspect and check BPTT trace files",
                                    description="Make, inspect and check BPTT trace files.")
     sub = parser.add_subparsers(dest="trace_command", metavar="COMMAND", required=True)
     _add_gen(sub)
-    info = sub.add_parser("info", help="per-layer densities and file statistics")
-    info.add_argument("file", metavar="FILE")
+    info = sub.add_parser("info", help="per-layer densities and file statistics",
+                          description="Print a trace's workload, layers and shapes, per-layer "
+                                      "firing rate and mask/du densities, its size, its file "
+                                      "sha256 and its layout-independent content sha256.")
+    info.add_argument("file", metavar="FILE", help="HDF5 trace file")
     info.set_defaults(func=handle_info)
-    check = sub.add_parser("check", help="validate a trace against the schema")
-    check.add_argument("file", metavar="FILE")
+    check = sub.add_parser("check", help="validate a trace against the schema",
+                           description="Check a trace against the schema (docs/trace-schema.md): "
+                                       "one 'ok' line, or one line naming the file, the field "
+                                       "and what was expected, and exit code 2.")
+    check.add_argument("file", metavar="FILE", help="HDF5 trace file")
     check.set_defaults(func=handle_check)
     return parser
 
 
 def _add_gen(sub: argparse._SubParsersAction) -> None:
-    gen = sub.add_parser("gen", help="generate a trace (synthetic or by training)")
+    gen = sub.add_parser("gen", help="generate a trace (synthetic or by training)",
+                         description="Write a BPTT trace for a built-in workload or a TOML "
+                                     "network file: from the synthetic generator, from the "
+                                     "project's numpy BPTT trainer, or from a reference "
+                                     "workload's recipe.")
     what = gen.add_mutually_exclusive_group(required=True)
     what.add_argument("--workload", metavar="NAME", help="a reference workload, e.g. mnist-cnn")
     what.add_argument("--network", metavar="FILE", help="a TOML network description")
@@ -62,18 +89,19 @@ def _add_gen(sub: argparse._SubParsersAction) -> None:
                      help="synthetic generator (default), the numpy BPTT trainer, or a reference "
                           "workload's recipe (trained first, recorded at full batch: the trace "
                           "`h2learn validate` uses)")
-    gen.add_argument("-o", "--output", required=True, metavar="OUT.h5")
+    gen.add_argument("-o", "--output", required=True, metavar="OUT.h5",
+                     help="trace file to write (atomically)")
     gen.add_argument("--batch", type=int, help="batch size (default: the workload's)")
     gen.add_argument("--timesteps", type=int, help="timesteps T (default: the workload's)")
     gen.add_argument("--iterations", type=int, default=1, help="iterations recorded (default 1)")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=int, default=0,
+                     help="random seed: the same seed and options give the same trace (default 0)")
     gen.add_argument("--train-iterations", type=int, metavar="N",
                      help="trainer: iterations trained; the last --iterations are recorded "
                           "(default: --iterations)")
     rates = gen.add_argument_group("synthetic rates (override the defaults / network file)")
-    for name in ("firing-rate", "h-density", "du-density", "input-rate", "channel-cv",
-                 "temporal-corr"):
-        rates.add_argument(f"--{name}", type=float, metavar="X")
+    for name, text in RATE_HELP.items():
+        rates.add_argument(f"--{name}", type=float, metavar="X", help=text)
     rates.add_argument("--du-values", action="store_true", help="also store float16 du values")
     gen.set_defaults(func=handle_gen)
 
@@ -252,7 +280,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 
 def info_table(stats: list[LayerStats]) -> Table:
-    table = Table(title="per layer (averaged over iterations, timesteps and samples)")
+    table = data_table("per layer (averaged over iterations, timesteps and samples)")
     for col in ("layer", "kind", "in → out"):
         table.add_column(col)
     for col in ("input rate", "firing rate", "h density", "du density"):

@@ -39,7 +39,6 @@ from traces.recipes import ensure_trace, reference_recipe
 
 EXIT_OK, EXIT_MISSED, EXIT_ERROR = 0, 1, 2
 SENSITIVITY_WORKLOADS = ("mnist-cnn", "cifar10-cifarnet")
-PIPE_WIDTH = 120
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -83,20 +82,20 @@ def _traces(args: argparse.Namespace) -> dict[str, str]:
     traces = {}
     for name, recipe in _recipes(args).items():
         with LazyProgress(f"making trace {name} (cached after the first time)") as bar:
-            traces[name] = str(ensure_trace(recipe, args.cache,
-                                            lambda done, total: bar.advance(1)))
+            def step(done: int, total: int, bar: LazyProgress = bar) -> None:
+                bar.total = total   # the recipe knows its total: show count, total, ETA
+                bar.advance(1)
+            traces[name] = str(ensure_trace(recipe, args.cache, step))
     return traces
 
 
 def handle(args: argparse.Namespace) -> int:
-    console = Console(stderr=args.json)
-    if not console.is_terminal:  # pipes and files: wide enough for the tables, no wrapping
-        console = Console(width=PIPE_WIDTH, stderr=args.json)
+    console = Console(stderr=args.json)  # the terminal's width; piped, COLUMNS or 80
     try:
         cfg = resolve(args)
         start = time.perf_counter()
         traces = _traces(args)
-        with LazyProgress("validating") as bar:
+        with LazyProgress("validating", total=len(traces)) as bar:
             validation = run_validation(traces, cfg, on_result=lambda r: bar.advance(1),
                                         against_paper=args.against_paper)
         ablations = _ablations(args, traces, cfg, validation)

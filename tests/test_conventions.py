@@ -1,0 +1,132 @@
+"""Conventions users expect: help everywhere, shell completion, 80 columns, allowed values."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tlm.app.cli import build_parser, main
+
+
+def parsers(parser: argparse.ArgumentParser, path: str = "h2learn"):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {c.dest: c.help for c in action._choices_actions}
+            for name, sub in action.choices.items():
+                assert helps.get(name), f"{path} {name}: no one-line help in the command list"
+                yield from parsers(sub, f"{path} {name}")
+
+
+def test_every_command_has_a_description_and_every_option_help():
+    missing = []
+    for path, parser in parsers(build_parser()):
+        if not parser.description:
+            missing.append(f"{path}: no description")
+        missing += [f"{path} {a.option_strings or a.dest}: no help" for a in parser._actions
+                    if not a.help and not isinstance(a, argparse._SubParsersAction)]
+    assert missing == []
+
+
+def test_help_fits_80_columns(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    for path, _ in parsers(build_parser()):
+        with pytest.raises(SystemExit):
+            main([*path.split()[1:], "--help"])
+        wide = [line for line in capsys.readouterr().out.splitlines() if len(line) > 80]
+        assert wide == [], f"{path} --help"
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory, tiny_trace: Path) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("conventions")
+    files = {"trace": tiny_trace, "a": folder / "a.json", "b": folder / "b.json", "dir": folder}
+    assert main(["run", str(tiny_trace), "--json", str(files["a"])]) == 0
+    assert main(["run", str(tiny_trace), "--json", str(files["b"]),
+                 "--set", "dram.preset=ddr4-3200"]) == 0
+    return files
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "{trace}"], ["report", "{a}"], ["compare", "{a}", "{b}"], ["analyze", "{a}"],
+    ["trace", "info", "{trace}"], ["config", "show"],
+    ["sweep", "{trace}", "--grid", "fe.lut_k=2,4", "--out", "{dir}/sweep"],
+])
+def test_every_command_fits_80_columns_when_piped(argv, outputs, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    capsys.readouterr()
+    assert main([a.format(**outputs) for a in argv]) == 0
+    out = capsys.readouterr().out
+    wide = [line for line in out.splitlines() if len(line) > 80]
+    assert out and wide == [], wide[:3]
+    if argv[0] != "config":
+        assert "…" not in out, "a number or name was cut"
+
+
+def test_config_show_lists_allowed_values(capsys: pytest.CaptureFixture):
+    assert main(["config", "show"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for allowed in ("hbm2 | ddr4-3200 | lpddr4-2400 | hbm2e | hbm3 | lpddr4-3200", "serial | overlap", "1..12",
+                    "true | false"):
+        assert allowed in text
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+@pytest.mark.parametrize("words, expected", [
+    (["h2learn", "tr"], {"trace"}),
+    (["h2learn", "trace", ""], {"gen", "info", "check"}),
+    (["h2learn", "run", "--set", "fe.lut_k"], {"fe.lut_k="}),
+    (["h2learn", "sweep", "--metric", "spee"], {"speedup"}),
+    (["h2learn", "trace", "gen", "--source", ""], {"synthetic", "trainer", "recipe"}),
+    (["h2learn", "completion", ""], {"bash", "zsh"}),
+])
+def test_bash_completion_offers_commands_options_and_choices(tmp_path, capsys, words, expected):
+    assert main(["completion", "bash"]) == 0
+    script = tmp_path / "h2learn.bash"
+    script.write_text(capsys.readouterr().out)
+    quoted = " ".join(f"'{w}'" for w in words)
+    probe = (f"source {script}; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; "
+             "_h2learn; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "PATH": os.environ.get("PATH", "")})
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == expected
+
+
+def test_zsh_completion_runs_the_bash_function_through_bashcompinit(capsys):
+    assert main(["completion", "zsh"]) == 0
+    script = capsys.readouterr().out
+    assert "bashcompinit" in script and "complete -o filenames -F _h2learn h2learn" in script
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path, capsys, monkeypatch, tiny_trace):
+    import sys
+    results = tmp_path / "r.json"
+    assert main(["run", str(tiny_trace), "--json", str(results)]) == 0
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
+    assert main(["plot", str(results), "-o", str(tmp_path / "f.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install '.[plot]'" in err[0]
+
+
+@pytest.mark.parametrize("workload, sets", [
+    ("tiny-mlp", []), ("tiny-cnn", ["fe.mode=accumulate"]), ("tiny-cnn", ["wue.mode=accumulate"]),
+    ("tiny-cnn", ["be.sparsity=dense", "fe.skip_zero_patterns=false"]),
+])
+def test_per_layer_csv_columns_are_the_same_for_every_network_and_config(
+        workload, sets, trace_factory):
+    from reports.export import LAYER_OPS, layers_csv
+    from tlm.app.api import simulate
+    trace = trace_factory(workload, workload=workload, batch=2, timesteps=2)
+    from tlm.config import load_config
+    header = layers_csv(simulate(trace, load_config(None, sets)))
+    expected = ["index", "name", "kind", "phase", "cycles", "busy_cycles", "bytes_read",
+                "bytes_written", "refetch_bytes", *(f"ops_{op}" for op in LAYER_OPS),
+                *(f"skipped_{op}" for op in LAYER_OPS)]
+    assert header.splitlines()[0].split(",") == expected
