@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 
 from traces.fixedpoint import FixedPoint, check_exact, quantize
+from traces.identity import content_sha256
+from traces.recipes import Recipe, ensure_trace, read_provenance
 from traces.network import LayerSpec
 
 # small enough for the suite (a few seconds a build), deep enough that the old
@@ -85,3 +87,9 @@ def test_a_layer_whose_sums_could_overflow_the_exact_range_is_refused():
         check_exact(spec, 2 ** 40, FixedPoint())
     with pytest.raises(ValueError, match="fc1: do"):
         check_exact(spec, 10, FixedPoint(weight_bits=30, du_bits=30))
+
+
+def test_the_sidecar_records_the_content_hash_of_its_trace(tmp_path):
+    path = ensure_trace(Recipe("tiny-cnn", train_batch=2, train_iterations=1, batch=2,
+                               timesteps=2), tmp_path)
+    assert read_provenance(path)["content_sha256"] == content_sha256(path)

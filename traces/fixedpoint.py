@@ -56,18 +56,21 @@ def quantize(x: np.ndarray, bits: int, keep_nonzero: bool = False) -> np.ndarray
     tensor loses no more than it must. Scaling by a power of two is exact and
     rint is elementwise: the result is the same on every machine.
     """
-    values = np.asarray(x, dtype=np.float64)
+    values = np.array(x, dtype=np.float64)          # one copy, then in place (memory)
     peak = float(np.max(np.abs(values))) if values.size else 0.0
     if peak == 0.0 or not math.isfinite(peak):
-        return values.copy()
+        return values
     _, exponent = math.frexp(peak)                  # peak < 2^exponent
     step = math.ldexp(1.0, exponent - (bits - 1))
     limit = 2.0 ** (bits - 1) - 1
-    steps = np.clip(np.rint(values / step), -limit, limit)
+    values *= 1.0 / step                            # a power of two: exact
+    np.rint(values, out=values)
+    np.clip(values, -limit, limit, out=values)
     if keep_nonzero:
-        lost = (steps == 0) & (values != 0)
-        steps[lost] = np.sign(values[lost])
-    return steps * step
+        lost = (values == 0) & (np.asarray(x) != 0)
+        values[lost] = np.sign(np.asarray(x)[lost])
+    values *= step
+    return values
 
 
 def check_exact(spec: LayerSpec, points: int, fixed: FixedPoint) -> None:

@@ -17,8 +17,9 @@ Two sources:
 
 Traces are cached by a hash of the recipe (and ``RECIPE_VERSION``) under
 ``$H2LEARN_CACHE`` (default ``~/.cache/h2learn``), in ``traces/``; next to
-each trace a JSON file keeps the recipe, the training history and the measured
-densities. Nothing here prints; ``progress`` callbacks report training steps.
+each trace a JSON file keeps the recipe, the training history, the measured
+densities and the trace's content hash (``traces/identity.py``), which a trace
+rebuilt anywhere from the same recipe reproduces. Nothing here prints; ``progress`` callbacks report training steps.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ from typing import Any, Callable
 import numpy as np
 
 from traces.atomic import write_atomic
+from traces.identity import content_sha256
 from traces.record import LayerRecord
 from traces.synthetic import LayerRates, SyntheticParams, generate_trace
 from traces.workloads import get_workload
 from traces.writer import TraceWriter, header_for_workload
 
-RECIPE_VERSION = 1            # bump when the way a recipe is turned into a trace changes
+# bump when the way a recipe is turned into a trace changes
+# (2: fixed-point synaptic sums, the same trace on every machine)
+RECIPE_VERSION = 2
 PRODUCER = "h2learn-tlm recipe"
 CACHE_ENV = "H2LEARN_CACHE"
 SOURCES = ("trainer", "synthetic")
@@ -165,7 +169,8 @@ def make_trace(recipe: Recipe, path: str | os.PathLike,
             writer.write_iteration(0, recorded.layers, loss=recorded.loss,
                                    accuracy=recorded.accuracy)
     return {"recipe": dataclasses.asdict(recipe), "recipe_version": RECIPE_VERSION,
-            "key": recipe.key(), "recorded_iteration": recipe.train_iterations,
+            "key": recipe.key(), "content_sha256": content_sha256(path),
+            "recorded_iteration": recipe.train_iterations,
             "history": [dataclasses.asdict(h) for h in run.history], "densities": densities}
 
 
