@@ -183,8 +183,23 @@ _RANGES = {  # inclusive bounds
 }
 
 
+# Any number outside this band is a typo or damage, not a design point: 10^20 PEs,
+# a 1e-300 MHz clock or 1e300 GB/s would only overflow or stall the model.
+_MAGNITUDE = (1e-6, 1e15)  # 1e12 GB/s is the tests' "ideal memory"
+
+
+def _check_magnitude(key: str, value: float) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}: {value}, expected a finite number")
+    lo, hi = _MAGNITUDE
+    if value != 0 and value != -1 and not lo <= abs(value) <= hi:
+        raise ConfigError(f"{key}: {value}, expected a magnitude in {lo:g}..{hi:g}")
+
+
 def validate(cfg: SystemConfig) -> None:
     for key, value in flatten(dataclasses.asdict(cfg)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            _check_magnitude(key, value)
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ConfigError(f"{key}: {value!r}, expected one of {', '.join(_CHOICES[key])}")
         if key in _RANGES:
@@ -300,10 +315,13 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = (),
     if path is not None:
         try:
             _merge(tree, tomllib.loads(_read_config_text(path)))
+            _build(SystemConfig, tree)  # an error in the file names the file and the key
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep:

@@ -24,18 +24,22 @@ import numpy as np
 
 from traces.errors import TraceError
 from traces.atomic import atomic_path
+from traces.txcheck import TableSpec, check_header, check_tables, header_digest
 
 SCHEMA_NAME = "h2learn-tx-stream"
 SCHEMA_VERSION = "1.0.0"
 CHUNK_ROWS = 16384
+MAX_ROWS = 1 << 31  # a table longer than this is damage (a run records ~10^6 rows)
 
 
 def write_stream(path: str | os.PathLike, header: Mapping[str, Any],
                  iterations: list[Mapping[str, np.ndarray]]) -> None:
     """Write ``iterations`` (each a dict of table name -> 1-D array) atomically."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        text = json.dumps(header)
         h5.attrs.update({"schema": SCHEMA_NAME, "schema_version": SCHEMA_VERSION,
-                         "header": json.dumps(header), "iterations": len(iterations)})
+                         "header": text, "header_sha256": header_digest(text),
+                         "iterations": len(iterations)})
         for index, tables in enumerate(iterations):
             group = h5.create_group(f"iterations/{index}")
             for name, table in tables.items():
@@ -53,22 +57,48 @@ def _write_table(group: h5py.Group, name: str, table: np.ndarray) -> None:
 
 def read_header(path: str | os.PathLike) -> dict[str, Any]:
     with _open(path) as h5:
-        return _header(path, h5)
+        try:
+            return _header(path, h5)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise TraceError(str(path), "/@header", f"cannot read: {exc}") from None
 
 
-def read_stream(path: str | os.PathLike) -> Iterator[dict[str, np.ndarray]]:
-    """The tables of each recorded iteration, one iteration at a time."""
+def read_stream(path: str | os.PathLike, spec: TableSpec | None = None
+                ) -> Iterator[dict[str, np.ndarray]]:
+    """The tables of each recorded iteration, one at a time; checked against ``spec``."""
+    file = str(path)
     with _open(path) as h5:
-        count = int(_header_attr(path, h5, "iterations"))
+        try:
+            vocabulary = _header(path, h5)["vocabulary"]
+            count = _header_attr(path, h5, "iterations")
+            count = count.item() if isinstance(count, np.generic) else count
+            if not isinstance(count, int) or not 1 <= count <= 1 << 16:
+                raise TraceError(file, "/@iterations", f"expected an integer in 1 .. 65536, "
+                                 f"found {count!r}")
+            group = h5.get("iterations")
+            found = sorted(group) if isinstance(group, h5py.Group) else []
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise TraceError(file, "/", f"cannot read the layout: {exc}") from None
+        if found != sorted(str(k) for k in range(count)):
+            raise TraceError(file, "/iterations", f"expected groups 0..{count - 1}, found {found[:6]}")
         for index in range(count):
-            where = f"iterations/{index}"
-            if where not in h5:
-                raise TraceError(str(path), f"/{where}", "missing iteration group")
-            group = h5[where]
-            yield {name: _read_table(group[name]) for name in group}
+            where = f"/iterations/{index}"
+            try:
+                tables = {name: _read_table(file, where, h5[where], name) for name in h5[where]}
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+                raise TraceError(file, where, f"cannot read: {exc}") from None
+            if spec is not None:
+                check_tables(file, where, tables, spec, vocabulary)
+            yield tables
 
 
-def _read_table(dataset: h5py.Dataset) -> np.ndarray:
+def _read_table(file: str, where: str, group: h5py.Group, name: str) -> np.ndarray:
+    dataset = group.get(name)
+    if not isinstance(dataset, h5py.Dataset):
+        raise TraceError(file, f"{where}/{name}", "expected a dataset")
+    if dataset.ndim != 1 or dataset.shape[0] > MAX_ROWS:
+        raise TraceError(file, f"{where}/{name}", f"expected a 1-D table of at most {MAX_ROWS} "
+                         f"rows, found shape {dataset.shape}")
     if h5py.check_string_dtype(dataset.dtype) is not None:
         return np.array(dataset.asstr()[()], dtype=object)
     return dataset[()]
@@ -83,11 +113,15 @@ def _open(path: str | os.PathLike) -> h5py.File:
         h5 = h5py.File(path, "r")
     except OSError:
         raise TraceError(str(path), "file", "not an HDF5 file (or truncated)") from None
-    schema = h5.attrs.get("schema")
+    try:
+        schema = h5.attrs.get("schema")
+        version = str(h5.attrs.get("schema_version", ""))
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        h5.close()
+        raise TraceError(str(path), "/", f"cannot read attributes: {exc}") from None
     if schema != SCHEMA_NAME:
         h5.close()
         raise TraceError(str(path), "/@schema", f"expected {SCHEMA_NAME!r}, found {schema!r}")
-    version = str(h5.attrs.get("schema_version", ""))
     if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
         h5.close()
         raise TraceError(str(path), "/@schema_version",
@@ -102,7 +136,12 @@ def _header_attr(path: str | os.PathLike, h5: h5py.File, name: str) -> Any:
 
 
 def _header(path: str | os.PathLike, h5: h5py.File) -> dict[str, Any]:
+    text = _header_attr(path, h5, "header")
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    if not isinstance(text, str):
+        raise TraceError(str(path), "/@header", "expected a JSON text")
     try:
-        return json.loads(_header_attr(path, h5, "header"))
-    except json.JSONDecodeError:
+        header = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         raise TraceError(str(path), "/@header", "expected a JSON object") from None
+    return check_header(str(path), header, text, h5.attrs.get("header_sha256"))

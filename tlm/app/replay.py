@@ -38,6 +38,8 @@ from tlm.record import IterationRun
 from tlm.system import simulate_programs
 from tlm.topology import ENGINE_NAMES
 from traces.network import Network
+from traces.errors import TraceError
+from traces.txcheck import TableSpec
 from traces.txstream import read_header, read_stream, write_stream
 
 JOB = np.dtype([("engine", "u1"), ("phase", "u1"), ("layer", "i4"), ("timestep", "i4"),
@@ -50,6 +52,16 @@ KEY = np.dtype([("job", "i4"), ("signal", "u1"), ("tensor", "u1"), ("layer", "i4
 LINK = np.dtype([("job", "i4"), ("gives", "u1"), ("channel", "u1")])
 COUNT = np.dtype([("job", "i4"), ("kind", "u1"), ("name", "u2"), ("value", "i8")])
 COUNT_KINDS = ("ops", "skipped", "holds")
+# what read_stream checks of a recording's tables (traces/txcheck.py): codes, flags, counts
+TABLES = TableSpec(
+    dtypes={"jobs": JOB, "accesses": ACCESS, "keys": KEY, "links": LINK, "counts": COUNT,
+            "labels": None},
+    jobs_table="jobs",
+    codes={"engine": "engine", "phase": "phase", "tensor": "tensor", "buffer": "buffer",
+           "channel": "channel", "name": "count"},
+    flags=("write", "signal", "gives", "refetch"),
+    non_negative=("cycles", "prepared_cycle", "address", "length", "value"),
+    limits={"kind": len(COUNT_KINDS)})
 FREE_KEYS = ("dram.", "sram.", "energy.", "gpu.", "trace.", "clock_mhz", "pipeline.mode",
              "pipeline.du_channel_tiles")
 TILING_KEYS = ("fe.input_buffer_kib", "be.input_buffer_kib", "wue.input_buffer_kib",
@@ -196,9 +208,13 @@ def _labels(cfg: SystemConfig, meta: StreamMeta) -> list[str]:
 
 
 def load_recording(path: str | os.PathLike) -> tuple[StreamMeta, SystemConfig, Vocabulary]:
-    header = read_header(path)
-    meta = StreamMeta(Network.from_json(json.dumps(header["network"])), int(header["timesteps"]),
-                      int(header["batch"]), str(header["workload"]), str(header["dataset"]))
+    header = read_header(path)  # keys and types checked (traces/txcheck.py)
+    try:
+        network = Network.from_json(json.dumps(header["network"]))
+    except (KeyError, TypeError, ValueError) as exc:  # NetworkError is a ValueError
+        raise TraceError(str(path), "/@header/network", f"unusable: {exc}") from None
+    meta = StreamMeta(network, header["timesteps"], header["batch"], header["workload"],
+                      header["dataset"])
     flat = dict(flatten(header["config"]))
     known = {f.name for f in fields(SystemConfig)}
     recorded = config_from_dict({k: v for k, v in flat.items() if k.split(".")[0] in known})
@@ -214,7 +230,7 @@ def replay_runs(path: str | os.PathLike, config_file: str | os.PathLike | None =
     cfg = load_config(config_file, sets, base=recorded_cfg)
     check_stream_preserved(recorded_cfg, cfg, meta)
     runs = [simulate_programs(from_tables(tables, vocab), cfg, on_job)
-            for tables in read_stream(path)]
+            for tables in read_stream(path, TABLES)]
     return meta, cfg, runs
 
 

@@ -31,6 +31,9 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 import tomllib
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -255,7 +258,8 @@ def run_local(points: list[SweepPoint], jobs: int = 1,
     # server that has imported the simulator once starts each worker in milliseconds.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["tlm.app.api", "reports.export"])
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(runner, point): point for point in points}
         try:
             for future in as_completed(futures):
@@ -263,6 +267,32 @@ def run_local(points: list[SweepPoint], jobs: int = 1,
                 yield crashed_record(futures[future], exc) if exc else future.result()
         finally:  # an interrupted sweep does not wait for queued points
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def die_with_parent(sweep_pid: int) -> None:
+    """Pool-worker start-up: end this worker when the sweep process is gone (kill -9).
+
+    Workers are children of the fork server, not of the sweep, so nothing else
+    would end them: a thread polls the sweep's pid, and on Linux the kernel also
+    kills the worker when its parent (the fork server) dies.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(sweep_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+            time.sleep(0.5)
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _guarded(runner: RunPoint, point: SweepPoint) -> Record:
@@ -323,12 +353,13 @@ class SweepJournal:
         records: dict[str, Record] = {}
         if not self.jsonl_path.exists():
             return records
-        for line in self.jsonl_path.read_text().splitlines():
+        # a binary or torn journal is read line by line: undecodable lines are skipped
+        for line in self.jsonl_path.read_bytes().decode("utf-8", "replace").splitlines():
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue  # a torn line from an interrupted write
-            if isinstance(record, dict) and "key" in record and "status" in record:
+            if complete_record(record):
                 records[record["key"]] = record
         return records
 
@@ -352,6 +383,15 @@ class SweepJournal:
     def write_csv(self, records: Iterable[Record], grid_keys: list[str]) -> None:
         from reports.export import write_atomic
         write_atomic(self.csv_path, metrics_csv(records, grid_keys))
+
+
+def complete_record(record: Any) -> bool:
+    """A journal line that can be trusted: a known key, and results when it says ok."""
+    if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+        return False
+    if record.get("status") == "ok":  # ok without results (an edited or torn line): re-run
+        return isinstance(record.get("results"), dict) and isinstance(record.get("metrics"), dict)
+    return record.get("status") == "failed"
 
 
 def metrics_csv(records: Iterable[Record], grid_keys: list[str]) -> str:
@@ -383,6 +423,18 @@ class SweepOutcome:
         return [r for r in self.records if r["status"] != "ok"]
 
 
+def check_out_dir(out_dir: str | os.PathLike) -> None:
+    """--out must be (or be creatable as) a writable folder: one SweepError line otherwise."""
+    folder = Path(out_dir)
+    if not str(out_dir).strip():
+        raise SweepError("--out: the path is empty")
+    if folder.exists() and not folder.is_dir():
+        raise SweepError(f"--out {out_dir}: exists and is not a folder")
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise SweepError(f"--out {out_dir}: folder {existing} is not writable")
+
+
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1,
               scheduler: str | None = None, resume: bool = True,
               on_start: Callable[[int, int], None] | None = None,
@@ -397,6 +449,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1,
     points = expand(spec)
     if scheduler:
         import_distributed()  # fail before touching the output folder
+    check_out_dir(out_dir)
     journal = SweepJournal(out_dir)
     journal.start(fresh=not resume)
     done = {k: r for k, r in journal.load().items() if r["status"] == "ok"}

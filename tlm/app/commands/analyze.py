@@ -17,6 +17,7 @@ from rich.console import Console
 
 from reports.analysis import AnalysisError, analyze, render_analysis
 from reports.export import RESULTS_MAX_BYTES
+from tlm.app.commands.report import ResultsFileError, check_types
 from traces.files import read_regular_text
 
 
@@ -27,8 +28,14 @@ def read_results(path: str) -> dict[str, Any]:
         raise AnalysisError(f"cannot read ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AnalysisError(f"not a JSON file ({exc})") from None
+    except RecursionError:
+        raise AnalysisError("JSON nested too deeply for a results file") from None
     if not isinstance(data, dict):
         raise AnalysisError("not an h2learn results file (expected a JSON object)")
+    try:
+        check_types(Path(path), data)  # the same schema checks as report and compare
+    except ResultsFileError as exc:
+        raise AnalysisError(str(exc).removeprefix(f"{Path(path)}: ")) from None
     return data
 
 

@@ -43,6 +43,40 @@ def check_version(path: Path, data: dict[str, Any]) -> None:
                                f"version {SCHEMA_VERSION.split('.')[0]} ({SCHEMA_VERSION})")
 
 
+# results nest four levels deep (layers[i].ops.name); counts stay far below 1e30
+MAX_DEPTH = 8
+MAX_MAGNITUDE = 1e30
+_TOP_TYPES = {"str": str, "int": int, "float": (int, float), "dict": dict, "list": list}
+
+
+def _check_value(file: Path, where: str, value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ResultsFileError(f"{file}: {where}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(file, f"{where}.{key}", item, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_value(file, f"{where}[{i}]", item, depth + 1)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not abs(value) <= MAX_MAGNITUDE:  # also refuses nan (JSON NaN)
+            raise ResultsFileError(f"{file}: {where}: {value!r} is not a plausible number")
+
+
+def check_types(file: Path, data: dict[str, Any]) -> None:
+    """Each top-level field of the type the Results schema declares; values bounded."""
+    for f in dataclasses.fields(Results):
+        if f.name not in data or data[f.name] is None:
+            continue
+        base = str(f.type).split("[")[0]
+        wanted = _TOP_TYPES.get(base)
+        value = data[f.name]
+        if wanted is not None and (not isinstance(value, wanted) or isinstance(value, bool)):
+            raise ResultsFileError(f"{file}: {f.name}: expected {base}, found "
+                                   f"{type(value).__name__}")
+        _check_value(file, f.name, value, 1)
+
+
 def read_results(path: str) -> Results:
     """A Results from a JSON file, checked well enough to render."""
     file = Path(path)
@@ -52,12 +86,15 @@ def read_results(path: str) -> Results:
         raise ResultsFileError(f"{file}: cannot read: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultsFileError(f"{file}: not a JSON results file ({exc})") from None
+    except RecursionError:
+        raise ResultsFileError(f"{file}: JSON nested too deeply for a results file") from None
     if not isinstance(data, dict):
         raise ResultsFileError(f"{file}: expected a JSON object of results")
     check_version(file, data)
     missing = [name for name in required_fields() if name not in data]
     if missing:
         raise ResultsFileError(f"{file}: missing field(s) {', '.join(missing)}")
+    check_types(file, data)
     results = Results.from_dict(data)
     if not results.findings:  # files written before findings were stored
         results.findings = derive_findings(results)
@@ -77,9 +114,19 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def say_different_workloads(runs: list[Results], paths: list[str]) -> None:
+    """compare lines up numbers; say so when they are not of the same workload."""
+    names = [str(r.workload.get("name", "?")) if isinstance(r.workload, dict) else "?" for r in runs]
+    for path, name in zip(paths[1:], names[1:]):
+        if name != names[0]:
+            print(f"h2learn: note: {path} is workload {name}, {paths[0]} is {names[0]}: "
+                  "the changes compare different workloads", file=sys.stderr)
+
+
 def compare(args: argparse.Namespace) -> int:
     try:
         runs = [read_results(path) for path in args.results]
+        say_different_workloads(runs, args.results)
         render_comparison(runs, args.results, Console())
     except ResultsFileError as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
