@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-from rich.table import Table
-
 from tlm.config import ConfigError, SystemConfig, load_config
 
 UNITS = {"_kib": "KiB", "_mib": "MiB", "_bits": "bit", "_mhz": "MHz", "_gbps_per_channel": "GB/s per channel",
@@ -56,6 +53,8 @@ def show(args: argparse.Namespace) -> int:
         sys.stdout.write(toml_text(cfg))
         return 0
     defaults = SystemConfig().flat()
+    from rich.console import Console  # only this command draws a table: keep rich off --help
+    from rich.table import Table
     table = Table(title="h2learn configuration", title_justify="left")
     for column in ("key", "value", "unit"):
         table.add_column(column)
