@@ -110,3 +110,22 @@ def test_jobs_with_record_is_refused(traces: dict[str, Path], tmp_path: Path, ca
     assert main(["run", str(traces["tiny-mlp"]), "--jobs", "2",
                  "--record", str(tmp_path / "r.h5")]) == 2
     assert "--jobs and --record" in capsys.readouterr().err
+
+
+def test_jobs_2_reports_a_bad_iteration_in_one_line(traces: dict[str, Path], tmp_path: Path,
+                                                    capsys) -> None:
+    import shutil
+
+    import h5py
+    from tlm.app.cli import main
+    bad = tmp_path / "bad.h5"
+    shutil.copy(traces["tiny-mlp"], bad)
+    with h5py.File(bad, "r+") as f:
+        layers = f["iterations/1/layers"]
+        group = layers[next(iter(layers))]
+        data = group["h_mask"][()]
+        del group["h_mask"]
+        group.create_dataset("h_mask", data=data[:, :1])
+    assert main(["run", str(bad), "--jobs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "iterations/1" in err and "h_mask" in err

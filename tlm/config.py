@@ -116,7 +116,7 @@ class TraceConfig:
 
     # Decoded trace tiles kept in memory (tlm/traceview.py). Bounded in bytes so memory
     # stays flat in batch and T; results never depend on it, only read time does.
-    cache_mib: int = 8
+    cache_mib: int = 4
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Engines ask for the same tile several times (each output-channel tile of the
 Forward Engine re-reads its input spikes; the Backward and Weight Update
 Engines both read du), so an LRU cache sits in front of the reader. It is
 bounded in bytes (``trace.cache_mib``), not in tiles: a tile's size grows with
-the batch, and a tile count would let memory grow with it.
+the batch, and a tile count would let memory grow with it. It keeps tiles
+bit-packed, as the trace stores them, so its bytes hold 8× more of them.
 
 Reads follow the schedule: every engine walks one layer's timesteps in order
 (forward in time, backward in reverse time), so a miss reads a whole block of
@@ -32,9 +33,13 @@ Key = tuple[str, int, int]  # (tensor, layer, timestep)
 
 
 class TraceView:
-    """Read-through LRU cache of (tensor, layer, timestep) → bool [B, *shape]."""
+    """Read-through LRU cache of (tensor, layer, timestep) → bit-packed uint8 [B, bytes].
 
-    def __init__(self, reader, iteration: int, cache_bytes: int = 8 << 20) -> None:
+    Tiles are kept as stored (1 bit per neuron): the same bytes hold 8× the tiles of
+    unpacked booleans, and each request unpacks only the samples it asks for.
+    """
+
+    def __init__(self, reader, iteration: int, cache_bytes: int = 4 << 20) -> None:
         self.reader, self.iteration, self.cache_bytes = reader, iteration, cache_bytes
         self.network: Network = reader.meta.network
         self.timesteps: int = reader.meta.timesteps
@@ -42,7 +47,13 @@ class TraceView:
         self._cached_bytes = 0
         self.hits = self.misses = self.reads = 0
 
-    def get(self, tensor: str, layer: int, timestep: int) -> np.ndarray:
+    def get(self, tensor: str, layer: int, timestep: int,
+            samples: slice = slice(None)) -> np.ndarray:
+        """bool [samples, *shape] of one tensor of one layer at one timestep."""
+        _, _, shape = self._source(tensor, layer)
+        return unpack_bits(self.packed(tensor, layer, timestep)[samples], shape)
+
+    def packed(self, tensor: str, layer: int, timestep: int) -> np.ndarray:
         key = (tensor, layer, timestep)
         value = self._cache.get(key)
         if value is not None:
@@ -60,9 +71,9 @@ class TraceView:
 
     def _read_block(self, tensor: str, layer: int, timestep: int) -> np.ndarray:
         """Read the aligned block of timesteps holding ``timestep``; cache what is not cached."""
-        file_layer, name, shape = self._source(tensor, layer)
+        file_layer, name, _ = self._source(tensor, layer)
         dataset = self.reader.dataset(self.iteration, file_layer, name)
-        tile_bytes = max(1, int(np.prod(dataset.shape[1:-1])) * int(np.prod(shape)))
+        tile_bytes = max(1, int(np.prod(dataset.shape[1:])))
         span = max(1, min(self.timesteps, self.cache_bytes // BLOCK_SHARE // tile_bytes))
         start = timestep // span * span
         stop = min(self.timesteps, start + span)
@@ -72,7 +83,7 @@ class TraceView:
         for offset, t in enumerate(range(start, stop)):
             value = self._cache.get((tensor, layer, t))
             if value is None:
-                value = unpack_bits(packed[offset], shape)
+                value = packed[offset].copy()  # not a view: it would pin the block
                 self._put((tensor, layer, t), value)
             if t == timestep:
                 wanted = value
@@ -88,8 +99,8 @@ class TraceView:
     def input_of(self, layer: int, tensor: str, timestep: int, samples: slice) -> np.ndarray:
         """Layer ``layer``'s input-side view of layer-1's tensor, shaped to its in_shape."""
         spec = self.network.layers[layer]
-        value = self.get(tensor, layer - 1, timestep)[samples]
+        value = self.get(tensor, layer - 1, timestep, samples)
         return value.reshape((value.shape[0],) + spec.in_shape)
 
     def output_of(self, layer: int, tensor: str, timestep: int, samples: slice) -> np.ndarray:
-        return self.get(tensor, layer, timestep)[samples]
+        return self.get(tensor, layer, timestep, samples)

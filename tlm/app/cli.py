@@ -30,6 +30,18 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
+class VersionAction(argparse.Action):
+    """``--version`` that reads the package metadata only when asked (about 30 ms)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"h2learn {package_version()}")
+        parser.exit()
+
+
 # command -> (module under tlm/app/commands that registers it, its one-line help).
 # A command module pulls in numpy/h5py/simpy/rich; only the module of the command
 # being run is imported, the others are listed from this table (tests/test_startup.py
@@ -56,7 +68,7 @@ def build_parser(command: str | None = None, lazy: bool = False) -> argparse.Arg
         prog="h2learn", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Transaction-level model of the H2Learn SNN-training accelerator,\n"
                     "driven by HDF5 traces of BPTT training iterations.")
-    parser.add_argument("--version", action="version", version=f"h2learn {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = {module for name, (module, _) in COMMANDS.items() if not lazy or name == command}
     for name, (module, help_line) in COMMANDS.items():

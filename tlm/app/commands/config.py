@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-
-from reports.tables import data_table
-
 from tlm.config import ConfigError, SystemConfig, allowed_values, load_config
 
 UNITS = {"_kib": "KiB", "_mib": "MiB", "_bits": "bit", "_mhz": "MHz", "_gbps_per_channel": "GB/s per channel",
@@ -57,6 +53,9 @@ def show(args: argparse.Namespace) -> int:
         sys.stdout.write(toml_text(cfg))
         return 0
     defaults = SystemConfig().effective().flat()
+    from rich.console import Console  # only this command draws a table: keep rich off --help
+
+    from reports.tables import data_table
     table = data_table("h2learn configuration")
     table.add_column("key", no_wrap=True)
     for column in ("value", "unit", "allowed"):

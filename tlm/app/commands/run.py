@@ -15,31 +15,33 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from rich.console import Console
+from typing import TYPE_CHECKING
 
-from reports.export import layers_csv, results_json, write_atomic
-from reports.render import render_report
-from reports.results import Results, build_results
-from reports.timeline import timeline_bytes
-from tlm.app.api import load_trace, run_iterations
 from tlm.app.commands.config import add_config_options, resolve
-from tlm.app.commands.progress import LazyProgress
 from tlm.config import ConfigError
-from tlm.app.replay import record_stream, replay_runs
-from tlm.system import DeadlockError
 from traces.atomic import check_target
 from traces.errors import TraceError
 
+if TYPE_CHECKING:
+    from reports.results import Results
+
+# The simulator, the reports and rich are imported by the functions that use
+# them, so that `h2learn run --help` and a replay load only what they need.
 
 
 class OutputError(ValueError):
     """An output file that cannot be written."""
 
 
-EXPECTED_ERRORS = (ConfigError, TraceError, DeadlockError, OutputError)
+def expected_errors() -> tuple[type[Exception], ...]:
+    from tlm.system import DeadlockError
+    return ConfigError, TraceError, DeadlockError, OutputError
 
 
 def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
+    from reports.results import build_results
+    from tlm.app.api import load_trace, run_iterations
+    from tlm.app.replay import record_stream
     cfg = resolve(args)
     with load_trace(args.trace) as reader:
         start = time.perf_counter()
@@ -58,6 +60,8 @@ def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tupl
 
 
 def replay_recording(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
+    from reports.results import build_results
+    from tlm.app.replay import replay_runs
     start = time.perf_counter()
     meta, cfg, runs = replay_runs(args.recording, args.config, args.set, on_job)
     return build_results(meta, cfg, runs, time.perf_counter() - start,
@@ -107,6 +111,8 @@ def check_output_path(option: str, path: str, inputs: set[Path]) -> None:
 def execute(args: argparse.Namespace,
             produce: Callable[[argparse.Namespace, Callable[[], None]], tuple[Results, list]]) -> int:
     """Run ``produce`` with a progress display, then write and render its results."""
+    from tlm.app.commands.progress import LazyProgress
+    from reports.timeline import timeline_bytes
     try:
         check_outputs(args)
         with LazyProgress("simulating") as progress:
@@ -118,7 +124,7 @@ def execute(args: argparse.Namespace,
             else:
                 write_and_say(args.timeline, data)
         return emit(args, results)
-    except EXPECTED_ERRORS as exc:
+    except expected_errors() as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
     except OSError as exc:  # a full disk or a vanished directory while writing
         print(f"h2learn: error: {exc.filename or ''}: cannot write: {exc.strerror or exc}",
@@ -128,6 +134,7 @@ def execute(args: argparse.Namespace,
 
 def write_and_say(path: str, data: str | bytes) -> None:
     """Write one output atomically and say so on stderr (stdout may carry data)."""
+    from reports.export import write_atomic
     write_atomic(path, data)
     say_wrote(path)
 
@@ -141,6 +148,10 @@ def say_wrote(path: str) -> None:
 
 def emit(args: argparse.Namespace, results: Results) -> int:
     """Write the requested files; print the report, or only the one output named ``-``."""
+    from rich.console import Console
+
+    from reports.export import layers_csv, results_json
+    from reports.render import render_report
     if args.csv == "-":
         sys.stdout.write(layers_csv(results))
     elif args.csv:
