@@ -35,12 +35,14 @@ def tool_version() -> str:
 def git_commit() -> str | None:
     """The commit of the checkout this package runs from; None for an installed copy.
 
-    An installed wheel has no ``.git`` above it, so git is not even asked; a
-    checkout with uncommitted changes gets ``-dirty`` appended, because its
-    numbers may not be reproducible from the commit alone.
+    Only a package imported from the root of a git checkout counts: an
+    installed copy sits in site-packages, which is no checkout's root even when
+    the virtualenv lives inside one, so git is not even asked. A checkout with
+    uncommitted changes gets ``-dirty`` appended, because its numbers may not
+    be reproducible from the commit alone.
     """
     source = Path(__file__).resolve().parent.parent
-    if not any((folder / ".git").exists() for folder in (source, *source.parents)):
+    if not (source / ".git").exists():
         return None
     try:
         head = _git(source, "rev-parse", "HEAD")

@@ -70,3 +70,13 @@ def test_the_schema_is_package_data_and_declares_its_draft():
     schema = results_schema()
     assert schema["$schema"].endswith("draft/2020-12/schema")
     assert "reports = *.json" in (ROOT / "setup.cfg").read_text()
+
+
+def test_an_installed_copy_records_no_commit(tmp_path, monkeypatch):
+    """site-packages is no checkout's root, even in a virtualenv inside a checkout."""
+    import reports.provenance as provenance
+    (tmp_path / ".git").mkdir()                       # a checkout ...
+    installed = tmp_path / ".venv" / "site-packages" / "reports"
+    installed.mkdir(parents=True)                     # ... with a virtualenv inside it
+    monkeypatch.setattr(provenance, "__file__", str(installed / "provenance.py"))
+    assert provenance.git_commit.__wrapped__() is None
