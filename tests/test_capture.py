@@ -133,3 +133,50 @@ def test_numpy_trainer_and_framework_agree(framework):
                                    mine.du_values.astype(np.float32).reshape(T, B, -1), rtol=1e-3)
     assert captured.neuron.vth == pytest.approx(VTH) and captured.neuron.tau == LEAK
     assert captured.neuron.surrogate_width == pytest.approx(1.0, abs=1e-3)
+
+
+def test_captured_network_exports_to_nir_and_back(tmp_path):
+    nir = need("nir")
+    from traces.nirgraph import nir_network
+
+    captured = framework_records("snntorch")
+    path = tmp_path / "captured.nir"
+    nir.write(path, captured.to_nir())
+    graph = nir.read(path, type_check=False)
+    network, neuron = nir_network(graph, "xcheck")
+    assert network.layers == tuple(l.__class__(**{**l.__dict__, "name": n.name})
+                                   for l, n in zip(captured.network.layers, network.layers))
+    assert neuron.tau == pytest.approx(LEAK) and neuron.vth == pytest.approx(VTH)
+    np.testing.assert_array_equal(graph.nodes["fc5"].weight, captured.weights["fc5"])
+
+
+def test_capture_writes_a_trace_that_checks_and_runs(tmp_path):
+    from traces.validate import validate_trace
+
+    captured = framework_records("spikingjelly")
+    out = tmp_path / "sj.h5"
+    captured.write(out, dataset="random spikes")
+    summary = validate_trace(out)
+    assert summary.has_du_values and summary.timesteps == T and summary.batch == B
+    assert "spikingjelly" in captured.header().producer
+
+
+def test_unmappable_layer_is_one_error_naming_it():
+    torch = need("torch")
+    snn = need("snntorch")
+    from traces.capture import CaptureError, capture_step
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(),
+                              snn.Leaky(beta=0.5, reset_mechanism="zero", init_hidden=True))
+    with pytest.raises(CaptureError, match=r"layer 1 \(torch.nn.modules.activation.ReLU\)"):
+        capture_step(net, torch.zeros(2, 1, 4), lambda x: None)
+
+
+def test_subtract_reset_is_refused():
+    torch = need("torch")
+    snn = need("snntorch")
+    from traces.capture import CaptureError, capture_step
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), snn.Leaky(beta=0.5, init_hidden=True))
+    with pytest.raises(CaptureError, match="reset_mechanism 'subtract'"):
+        capture_step(net, torch.zeros(2, 1, 4), lambda x: None)

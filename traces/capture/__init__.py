@@ -51,6 +51,7 @@ class Captured:
     layers: dict[str, LayerRecord]
     loss: float | None
     framework: str
+    weights: dict[str, Any]      # numpy weights after the step, per conv/fc layer
 
     @property
     def timesteps(self) -> int:
@@ -75,10 +76,10 @@ class Captured:
             writer.write_iteration(iteration, self.layers, loss=self.loss)
 
     def to_nir(self) -> Any:
-        """The network as a ``nir.NIRGraph`` (weights are not captured: zeros of the right shape)."""
+        """The network and its weights (after the step) as a ``nir.NIRGraph``."""
         from traces.nirgraph import network_to_nir
 
-        return network_to_nir(self.network, self.neuron)
+        return network_to_nir(self.network, self.neuron, self.weights)
 
 
 def _constants(plan: list[PlannedLayer]) -> NeuronConstants:
@@ -121,4 +122,7 @@ def capture_step(model: Any, inputs: Any, step: Callable[[Any], Any], *, name: s
         current, shape = records[layer.name].output_spikes, out_shape
     network = build_network(name or type(model).__name__.lower(), tuple(int(v) for v in inputs.shape[2:]),
                             specs)
-    return Captured(network, neuron, records, None if loss is None else float(getattr(loss, 'detach', lambda: loss)()), _framework(plan))
+    weights = {layer.name: layer.synaptic_module.weight.detach().cpu().numpy()
+               for layer in plan if layer.kind in ("conv", "fc")}
+    value = None if loss is None else float(getattr(loss, "detach", lambda: loss)())
+    return Captured(network, neuron, records, value, _framework(plan), weights)

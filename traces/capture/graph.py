@@ -34,6 +34,7 @@ class PlannedLayer:
     neuron_name: str
     neuron_module: Any
     neuron: NeuronModel
+    synaptic_module: Any = None
 
 
 def _square(name: str, module: Any, attr: str) -> int:
@@ -73,7 +74,7 @@ def _leaves(module: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def plan_layers(model: Any) -> list[PlannedLayer]:
     """The schema layers of ``model``; each synaptic module must be followed by a neuron layer."""
     plan: list[PlannedLayer] = []
-    pending: tuple[str, str, tuple[int, int, int, int]] | None = None
+    pending: tuple[str, str, tuple[int, int, int, int], Any] | None = None
     for name, module in _leaves(model):
         type_name = type(module).__name__
         model_of = neuron_model(name, module)
@@ -81,8 +82,9 @@ def plan_layers(model: Any) -> list[PlannedLayer]:
             if pending is None:
                 raise CaptureError(f"layer {name} ({type_name}): a neuron layer with no "
                                    "Conv2d/Linear/pooling layer before it")
-            syn_name, kind, (k, s, p, out) = pending
-            plan.append(PlannedLayer(syn_name, kind, k, s, p, out, name, module, model_of))
+            syn_name, kind, (k, s, p, out), syn_module = pending
+            plan.append(PlannedLayer(syn_name, kind, k, s, p, out, name, module, model_of,
+                                     syn_module))
             pending = None
         elif type_name in SYNAPTIC:
             if pending is not None:
@@ -90,7 +92,7 @@ def plan_layers(model: Any) -> list[PlannedLayer]:
                                    "neuron layer between; every schema layer ends in LIF neurons")
             kind = SYNAPTIC[type_name]
             layer_name = f"{kind}{name}" if name.isdigit() else name.replace(".", "_")
-            pending = (layer_name, kind, _geometry(name, module, kind))
+            pending = (layer_name, kind, _geometry(name, module, kind), module)
         elif type_name not in PASS_THROUGH:
             raise CaptureError(f"layer {name} ({type(module).__module__}.{type_name}): "
                                "cannot be mapped to the trace schema (Conv2d, Linear, AvgPool2d, "
