@@ -4,7 +4,9 @@ A schema layer is one synaptic operation followed by a neuron layer:
 Conv2d → conv, Linear → fc, AvgPool2d → avgpool, and MaxPool2d → avgpool too
 (the schema has one pooling kind: a K×K window with stride K; the recorded
 spikes are the max-pooled network's own). Flatten is a no-op (fc layers flatten
-their input). Any other module with no children is one CaptureError naming it
+their input). Biases are not part of the schema's network description (the
+Forward Engine accumulates weights only); a model with biases is captured all
+the same, its spikes include their effect. Any other module with no children is one CaptureError naming it
 and its type. The model must run its layers in registration order (a
 Sequential, or a module whose forward follows its attribute order).
 """
