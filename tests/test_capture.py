@@ -180,3 +180,44 @@ def test_subtract_reset_is_refused():
     net = torch.nn.Sequential(torch.nn.Linear(4, 4), snn.Leaky(beta=0.5, init_hidden=True))
     with pytest.raises(CaptureError, match="reset_mechanism 'subtract'"):
         capture_step(net, torch.zeros(2, 1, 4), lambda x: None)
+
+
+def test_spikingjelly_single_step_loop_matches_multi_step():
+    torch = need("torch")
+    need("spikingjelly")
+    from spikingjelly.activation_based import functional
+    from traces.capture import capture_step
+
+    multi = framework_records("spikingjelly")
+    net, _ = spikingjelly_model(torch, dyadic_weights())
+    functional.set_step_mode(net, "s")
+
+    def run(spikes):
+        functional.reset_net(net)
+        return torch.stack([net(x) for x in spikes])
+    spikes, labels = inputs_and_labels()
+    single = capture_step(net, torch.as_tensor(spikes, dtype=torch.float32),
+                          mse_step(torch, run, labels), name="xcheck")
+    for name, rec in multi.layers.items():
+        for tensor in ("output_spikes", "h_mask", "du_nonzero"):
+            assert np.array_equal(getattr(rec, tensor), getattr(single.layers[name], tensor))
+
+
+def test_max_pooling_is_captured_as_the_pooling_layer():
+    torch = need("torch")
+    snn = need("snntorch")
+    from traces.capture import capture_step
+
+    def lif():
+        return snn.Leaky(beta=0.5, threshold=0.2, reset_mechanism="zero", init_hidden=True)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), lif(), torch.nn.MaxPool2d(2),
+                              lif(), torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 3), lif())
+
+    def step(spikes):
+        out = torch.stack([net(x) for x in spikes])
+        out.sum().backward()
+        return None
+    captured = capture_step(net, (torch.rand(3, 2, 1, 8, 8) < 0.5).float(), step)
+    assert [(l.kind, l.out_shape) for l in captured.network.layers] == [
+        ("conv", (2, 8, 8)), ("avgpool", (2, 4, 4)), ("fc", (3,))]
+    assert captured.loss is None
