@@ -85,6 +85,8 @@ def _add_gen(sub: argparse._SubParsersAction) -> None:
     what = gen.add_mutually_exclusive_group(required=True)
     what.add_argument("--workload", metavar="NAME", help="a reference workload, e.g. mnist-cnn")
     what.add_argument("--network", metavar="FILE", help="a TOML network description")
+    what.add_argument("--nir", metavar="GRAPH.nir", help="a NIR graph (needs the nir package: "
+                      "pip install -e '.[capture]')")
     gen.add_argument("--source", choices=("synthetic", "trainer", "recipe"), default="synthetic",
                      help="synthetic generator (default), the numpy BPTT trainer, or a reference "
                           "workload's recipe (trained first, recorded at full batch: the trace "
@@ -96,6 +98,9 @@ def _add_gen(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--iterations", type=int, default=1, help="iterations recorded (default 1)")
     gen.add_argument("--seed", type=int, default=0,
                      help="random seed: the same seed and options give the same trace (default 0)")
+    gen.add_argument("--dt", type=float, default=1e-4, metavar="SECONDS",
+                     help="--nir: the timestep that turns NIR's tau into a leak 1 - dt/tau "
+                          "(default 1e-4 s, as snnTorch and Norse export)")
     gen.add_argument("--train-iterations", type=int, metavar="N",
                      help="trainer: iterations trained; the last --iterations are recorded "
                           "(default: --iterations)")
@@ -126,7 +131,9 @@ def _progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
 
 
 def _workload_and_params(args: argparse.Namespace) -> tuple[Workload, SyntheticParams]:
-    if args.network:
+    if args.nir:
+        workload, params = _nir_workload(args), SyntheticParams()
+    elif args.network:
         workload, params = load_network_file(args.network)
     else:
         try:
@@ -134,6 +141,18 @@ def _workload_and_params(args: argparse.Namespace) -> tuple[Workload, SyntheticP
         except KeyError as exc:
             raise NetworkError(str(exc.args[0])) from None
     return workload, _override_params(args, params)
+
+
+def _nir_workload(args: argparse.Namespace) -> Workload:
+    try:
+        from traces.nirgraph import nir_workload
+        import nir  # noqa: F401  (the optional extra)
+    except ImportError:
+        raise ValueError("--nir needs the nir package: pip install -e '.[capture]'") from None
+    if not args.dt > 0:
+        raise ValueError(f"--dt must be > 0, got {args.dt}")
+    return nir_workload(args.nir, timesteps=args.timesteps or 8, batch=args.batch or 16,
+                        dt_s=args.dt)
 
 
 def _override_params(args: argparse.Namespace, params: SyntheticParams) -> SyntheticParams:
