@@ -169,8 +169,8 @@ def test_lut_copies_for_spare_pes_are_written_stored_and_bounded_by_the_buffer()
     slow = lookup_cost(layer, spikes, tighter, 3)
     assert slow.cycles == math.ceil(slow.op("lut_read") / (9 * (1024 // 288)))
     wide = conv(64, 128, 8, 3, 1, 1)  # 128 channels x 144 groups >= 4096 tables: no copies
-    assert lut_replicas(wide, ForwardEngineConfig(), 128) == 1
-    assert lookup_pes(wide, ForwardEngineConfig(), 128) == 4096
+    assert lut_replicas(wide, ForwardEngineConfig(pes=4096), 128) == 1
+    assert lookup_pes(wide, ForwardEngineConfig(pes=4096), 128) == 4096
 
 
 def test_lut_build_pooling_is_one_tiny_table() -> None:

@@ -229,7 +229,7 @@ def test_config_buffers_follow_the_naming_of_the_simulator():
 def test_area_grows_with_buffers_and_pes_and_shrinks_with_node():
     base = area_model(config_from_dict({})).total_mm2
     assert area_model(config_from_dict({"be.weight_buffer_kib": 16384})).total_mm2 > base
-    assert area_model(config_from_dict({"be.lanes": 16384})).total_mm2 > base
+    assert area_model(config_from_dict({"be.lanes": 32768})).total_mm2 > base
     assert area_model(config_from_dict({"energy.tech": "45nm"})).total_mm2 > base
 
 

@@ -32,11 +32,12 @@ class ForwardEngineConfig:
 
     mode: str = "lut"                 # "lut" | "accumulate"
     lut_k: int = 4                    # inputs per LUT group -> 2^k entries
-    pes: int = 4096                   # LUT lookups (or accumulations) per cycle, whole array
+    pes: int = 16384                  # LUT lookups (or accumulations) per cycle (design-point.md)
     skip_zero_patterns: bool = True   # skip lookups whose k-bit spike pattern is 0
     weight_bits: int = 16
     lut_entry_bits: int = 16
-    lut_buffer_kib: int = 16384       # LUT storage; larger LUT sets are tiled over out channels
+    lut_buffer_kib: int = 2048        # LUT storage (design-point.md); larger LUT sets are tiled
+                                      # over output channels
     input_buffer_kib: int = 4096      # spike tiles (double buffered)
 
 
@@ -45,7 +46,7 @@ class BackwardEngineConfig:
     """Backward Engine: do = W^T du, dual-sparsity aware, over parallel lanes."""
 
     sparsity: str = "dual"            # "dual" | "input" | "output" | "dense"
-    lanes: int = 8192                 # design rule: docs/design-point.md
+    lanes: int = 16384                # design rule: docs/design-point.md
     macs_per_lane_per_cycle: int = 1
     lane_mapping: str = "packed"      # "packed" (h = 1 pairs dealt round-robin) | "neuron"
                                       # (i % lanes) | "channel" (channel % lanes): ablations
