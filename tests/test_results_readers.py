@@ -45,3 +45,10 @@ def test_compare_says_when_workloads_differ(results_file, tmp_path, capsys):
     other = _edit(results_file, tmp_path, lambda d: d["workload"].__setitem__("name", "mnist-cnn"))
     assert main(["compare", str(results_file), str(other)]) == 0
     assert "compare different workloads" in capsys.readouterr().err
+
+
+def test_wrong_shape_deep_inside_is_one_line_for_report(results_file, tmp_path, capsys):
+    bad = _edit(results_file, tmp_path, lambda d: d["energy_pj"].__setitem__("breakdown", 5))
+    assert main(["report", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "malformed results" in err[0], err

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from reports.analysis import AnalysisError, analyze, render_analysis
 from reports.export import RESULTS_MAX_BYTES
-from tlm.app.commands.report import ResultsFileError, check_types
+from tlm.app.commands.report import MALFORMED, ResultsFileError, check_types
 from traces.files import read_regular_text
 
 
@@ -44,14 +44,14 @@ def run_analyze(args: argparse.Namespace) -> int:
     try:
         results = read_results(args.results)
         analysis = analyze(results)
-    except (AnalysisError, KeyError, TypeError) as exc:
+        if args.json:
+            sys.stdout.write(json.dumps(dataclasses.asdict(analysis), indent=2) + "\n")
+        else:
+            render_analysis(results, Console())
+    except (AnalysisError, *MALFORMED) as exc:
         reason = exc if isinstance(exc, AnalysisError) else f"malformed results ({exc!r})"
         print(f"h2learn: error: {args.results}: {reason}", file=sys.stderr)
         return 2
-    if args.json:
-        sys.stdout.write(json.dumps(dataclasses.asdict(analysis), indent=2) + "\n")
-        return 0
-    render_analysis(results, Console())
     return 0
 
 

@@ -25,6 +25,10 @@ from reports.export import RESULTS_MAX_BYTES
 from traces.files import read_regular_text
 
 
+# what well-formed JSON of the wrong shape raises deep inside rendering: one line, not a trace
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError)
+
+
 class ResultsFileError(Exception):
     """A results file that cannot be read; the message names the file and the problem."""
 
@@ -108,7 +112,7 @@ def report(args: argparse.Namespace) -> int:
     except ResultsFileError as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
         return 2
-    except (KeyError, TypeError, ValueError) as exc:  # well-formed JSON, wrong contents
+    except MALFORMED as exc:  # well-formed JSON, wrong contents
         print(f"h2learn: error: {args.results}: malformed results ({exc!r})", file=sys.stderr)
         return 2
     return 0
@@ -131,7 +135,7 @@ def compare(args: argparse.Namespace) -> int:
     except ResultsFileError as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
         return 2
-    except (KeyError, TypeError, ValueError) as exc:
+    except MALFORMED as exc:
         print(f"h2learn: error: malformed results ({exc!r})", file=sys.stderr)
         return 2
     return 0
