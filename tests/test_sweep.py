@@ -258,7 +258,7 @@ def test_records_carry_producer_trace_hashes_and_effective_config(tmp_path: Path
 def test_a_journal_from_before_content_keys_is_stale_not_resumed(tmp_path: Path) -> None:
     spec = spec_of("fe.lut_k=2,4")
     point = expand(spec)[0]
-    old = {**point_record(point, "ok", None, None, 0.0), "key": point.slot}
+    old = {**fake_runner([])(point), "key": point.slot}  # a finished point, keyed the old way
     del old["slot"]
     (tmp_path / "points.jsonl").write_text(json.dumps(old) + "\n")
     calls: list[str] = []
