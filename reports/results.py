@@ -239,6 +239,24 @@ def channel_totals(runs: list[IterationRun]) -> dict[str, dict[str, int]]:
     return {name: dict(row) for name, row in totals.items()}
 
 
+def workload_summary(meta: Any, iterations: int) -> dict[str, Any]:
+    return {"name": meta.workload, "dataset": meta.dataset, "timesteps": meta.timesteps,
+            "batch": meta.batch, "iterations": iterations,
+            "layers": [{"name": l.name, "kind": l.kind, "in_shape": list(l.in_shape),
+                        "out_shape": list(l.out_shape)} for l in meta.network.layers]}
+
+
+def gpu_summary(gpu: Any, iterations: int) -> dict[str, Any]:
+    """The GPU baseline for ``iterations`` training iterations, energy by where it goes."""
+    return {"name": gpu.name, "seconds": gpu.seconds * iterations,
+            "energy_j": gpu.energy_j * iterations, "area_mm2": gpu.area_mm2,
+            "power_w": gpu.power_w, "optimizer": gpu.optimizer,
+            "energy_breakdown_j": {"idle": gpu.idle_energy_j * iterations,
+                                   "dynamic": gpu.dynamic_energy_j * iterations,
+                                   **{f"phase.{phase}": j * iterations
+                                      for phase, j in gpu.by_phase_energy_j.items()}}}
+
+
 def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
                   wall_seconds: float = 0.0, source: Any = None,
                   source_kind: str = "trace") -> Results:
@@ -263,10 +281,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
     component_names = sorted({name for run in runs for name in run.activity})
     results = Results(
         schema_version=SCHEMA_VERSION,
-        workload={"name": meta.workload, "dataset": meta.dataset, "timesteps": meta.timesteps,
-                  "batch": meta.batch, "iterations": len(runs),
-                  "layers": [{"name": l.name, "kind": l.kind, "in_shape": list(l.in_shape),
-                              "out_shape": list(l.out_shape)} for l in network.layers]},
+        workload=workload_summary(meta, len(runs)),
         config=cfg.effective().to_dict(), total_cycles=total_cycles, seconds=seconds,
         iterations=[{"index": i, "cycles": run.total_cycles, "jobs": run.jobs}
                     for i, run in enumerate(runs)],
@@ -278,13 +293,7 @@ def build_results(meta: Any, cfg: SystemConfig, runs: list[IterationRun],
         layers=layer_rows(runs, network),
         energy_pj={"total": energy.total_pj, "breakdown": dict(energy.by_component)},
         area_mm2={"total": area.total_mm2, "breakdown": dict(area.by_component)},
-        gpu={"name": gpu.name, "seconds": gpu_seconds, "energy_j": gpu_energy_j,
-             "area_mm2": gpu.area_mm2, "power_w": gpu.power_w,
-             "optimizer": gpu.optimizer,
-             "energy_breakdown_j": {"idle": gpu.idle_energy_j * len(runs),
-                                    "dynamic": gpu.dynamic_energy_j * len(runs),
-                                    **{f"phase.{phase}": j * len(runs)
-                                       for phase, j in gpu.by_phase_energy_j.items()}}},
+        gpu=gpu_summary(gpu, len(runs)),
         speedup=gpu_seconds / seconds if seconds else float("inf"),
         energy_saving=gpu_energy_j / energy_j if energy_j else float("inf"),
         area_saving=gpu.area_mm2 / area.total_mm2,

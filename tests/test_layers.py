@@ -122,3 +122,22 @@ def test_no_module_imports_itself_back():
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 50
+
+
+def test_modules_and_functions_stay_small():
+    too_big = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            name = module_name(path)
+            if len(text.splitlines()) > MAX_MODULE_LINES:
+                too_big.append(f"{name}: {len(text.splitlines())} lines")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > MAX_FUNCTION_LINES:
+                        too_big.append(f"{name}.{node.name}: {lines} lines")
+    assert too_big == []
