@@ -188,3 +188,12 @@ def test_command_reports_a_bad_workload_in_one_line(tmp_path, capsys):
     assert main(["validate", "--workloads", "no-such-net", "--cache", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("h2learn: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_dram_sweep_replays_the_recorded_stream_per_bandwidth(tiny_trace):
+    from tlm.app.validate import dram_sweep
+    sweep = dram_sweep(tiny_trace[0], config_from_dict({}), totals_gbps=(32.0, 1024.0))
+    slow, fast = sweep.points
+    assert slow.value < fast.value
+    assert fast.result.seconds <= slow.result.seconds
+    assert fast.relative_speed == 1.0 and fast.memory_stall_share <= slow.memory_stall_share

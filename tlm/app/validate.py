@@ -318,7 +318,7 @@ def dram_sweep(trace: str | os.PathLike, cfg: SystemConfig,
         runs = run_iterations(reader, cfg, record=True)
         stream = Path(tmp) / "stream.h5"
         record_stream(stream, reader.meta, cfg, runs, str(trace))
-        channels = runs[0].dram.stats().channels
+        channels = runs[0].dram.stats.channels
         workload = reader.meta.workload
         points = []
         for total in totals_gbps:
