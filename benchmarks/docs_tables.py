@@ -85,9 +85,10 @@ BLOCKS = {"predictions": predictions, "ablations": ablations, "checks": checks,
 
 def rewrite(text: str, tables: dict[str, str]) -> str:
     for name, table in tables.items():
-        pattern = re.compile(rf"(<!-- validate:{name} -->\n).*?(\n<!-- /validate:{name} -->)",
+        # an empty block (the markers on consecutive lines) is filled too
+        pattern = re.compile(rf"(<!-- validate:{name} -->\n)(?:.*?\n)?(<!-- /validate:{name} -->)",
                              re.S)
-        text = pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+        text = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
     return text
 
 
