@@ -42,7 +42,7 @@ def trace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_gen_then_check(trace_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert h2learn("trace", "check", str(trace_file)) == 0
     out, err = capsys.readouterr()
-    assert out.startswith(f"ok: {trace_file}: schema 1.0.0, workload tiny-cnn, 2 iteration(s)")
+    assert out.startswith(f"ok: {trace_file}\n  schema 1.0.0, workload tiny-cnn, 2 iteration(s)")
     assert "B=4" in out and err == ""
 
 

@@ -251,9 +251,10 @@ def handle_check(args: argparse.Namespace) -> int:
     except TraceError as exc:
         return _fail(str(exc))
     du = ", du values" if s.has_du_values else ""
-    print(f"ok: {s.path}: schema {s.schema_version}, workload {s.workload}, "
-          f"{s.iterations} iteration(s) × {len(s.layers)} layers, T={s.timesteps}, "
-          f"B={s.batch}{du}, {s.file_bytes} bytes")
+    # short lines: the verdict and path first, the facts under it (80 columns)
+    print(f"ok: {s.path}\n  schema {s.schema_version}, workload {s.workload}, "
+          f"{s.iterations} iteration(s) × {len(s.layers)} layers\n"
+          f"  T={s.timesteps}, B={s.batch}{du}, {s.file_bytes:,} bytes")
     return EXIT_OK
 
 
