@@ -144,3 +144,11 @@ def test_port_contention_shows_when_spill_reads_and_writes_share_a_narrow_port(t
     assert narrow.buffers["lif.membrane"].port_wait_cycles > 10 * wide.buffers["lif.membrane"].port_wait_cycles
     assert narrow.buffers["fe.lut"].port_wait_cycles == 0  # one DMA only: nothing to contend with
     assert narrow.buffers["lif.membrane"].port_busy_cycles > wide.buffers["lif.membrane"].port_busy_cycles
+
+
+def test_job_count_without_simulating_is_the_run_s(tiny_trace):
+    from tlm.system import job_count
+    cfg = config_from_dict({"fe.lut_buffer_kib": 1})  # tiled LUTs: more jobs
+    with open_trace(tiny_trace) as reader:
+        meta = reader.meta
+    assert job_count(meta, cfg) == simulate(tiny_trace, **{"fe.lut_buffer_kib": 1}).jobs

@@ -95,6 +95,17 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
     return simulate_programs(build_programs(ctx), cfg, on_job, record)
 
 
+def job_count(meta, cfg: SystemConfig) -> int:
+    """Jobs one iteration of a trace with ``meta`` makes on ``cfg``, without simulating.
+
+    The programs depend on the network, T, the batch and the config, never on the
+    trace's data (jobs read their tiles only when prepared), so this is exact.
+    """
+    layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
+    ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout, None)
+    return build_programs(ctx).job_count
+
+
 def make_dram(env: simpy.Environment, cfg: SystemConfig) -> Dram:
     """The DRAM of ``cfg``; a setting the memory refuses is a ConfigError (exit 2)."""
     try:

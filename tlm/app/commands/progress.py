@@ -44,6 +44,12 @@ class LazyProgress:
         if self._progress is not None:
             self._progress.stop()
 
+    def set_total(self, total: int) -> None:
+        """The total, once the task knows it (a display already shown keeps its columns)."""
+        self.total = total
+        if self._progress is not None:
+            self._progress.update(self._task, total=total)
+
     def advance(self, steps: int = 1) -> None:
         self.steps += steps
         if self._progress is None:

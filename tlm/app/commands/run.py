@@ -24,6 +24,7 @@ from traces.errors import TraceError
 
 if TYPE_CHECKING:
     from reports.results import Results
+    from tlm.app.commands.progress import LazyProgress
 
 # The simulator, the reports and rich are imported by the functions that use
 # them, so that `h2learn run --help` and a replay load only what they need.
@@ -38,12 +39,15 @@ def expected_errors() -> tuple[type[Exception], ...]:
     return ConfigError, TraceError, DeadlockError, OutputError
 
 
-def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
+def simulate_trace(args: argparse.Namespace, progress: "LazyProgress") -> tuple[Results, list]:
     from reports.results import build_results
     from tlm.app.api import load_trace, run_iterations
     from tlm.app.replay import record_stream
+    from tlm.system import job_count
     cfg = resolve(args)
+    on_job = progress.advance
     with load_trace(args.trace) as reader:
+        progress.set_total(reader.meta.iterations * job_count(reader.meta, cfg))
         start = time.perf_counter()
         if args.jobs > 1 and reader.meta.iterations > 1:
             from tlm.app.parallel import run_parallel
@@ -59,11 +63,11 @@ def simulate_trace(args: argparse.Namespace, on_job: Callable[[], None]) -> tupl
     return results, runs
 
 
-def replay_recording(args: argparse.Namespace, on_job: Callable[[], None]) -> tuple[Results, list]:
+def replay_recording(args: argparse.Namespace, progress: "LazyProgress") -> tuple[Results, list]:
     from reports.results import build_results
     from tlm.app.replay import replay_runs
     start = time.perf_counter()
-    meta, cfg, runs = replay_runs(args.recording, args.config, args.set, on_job)
+    meta, cfg, runs = replay_runs(args.recording, args.config, args.set, progress.advance)
     return build_results(meta, cfg, runs, time.perf_counter() - start,
                          source=args.recording, source_kind="recording"), runs
 
@@ -109,14 +113,14 @@ def check_output_path(option: str, path: str, inputs: set[Path]) -> None:
 
 
 def execute(args: argparse.Namespace,
-            produce: Callable[[argparse.Namespace, Callable[[], None]], tuple[Results, list]]) -> int:
+            produce: Callable[[argparse.Namespace, "LazyProgress"], tuple[Results, list]]) -> int:
     """Run ``produce`` with a progress display, then write and render its results."""
     from tlm.app.commands.progress import LazyProgress
     from reports.timeline import timeline_bytes
     try:
         check_outputs(args)
         with LazyProgress("simulating") as progress:
-            results, runs = produce(args, progress.advance)
+            results, runs = produce(args, progress)
         if args.timeline:
             data = timeline_bytes(runs, args.timeline, results.config["clock_mhz"])
             if args.timeline == "-":
