@@ -64,7 +64,7 @@ class GpuSpec:
     idle_w: float = 57.0
 
 
-# V100 SXM2: REFERENCE.md (NVIDIA V100 datasheet / whitepaper); 80 SMs (Volta whitepaper).
+# V100 SXM2: NVIDIA V100 datasheet and Volta architecture whitepaper (2017); 80 SMs.
 # A100 SXM4 40GB: NVIDIA A100 datasheet (19.5 TFLOPS FP32, 312 FP16 tensor, 1555 GB/s,
 # 400 W) and Ampere whitepaper (826 mm², 7 nm, 108 SMs).
 GPU_PRESETS: dict[str, GpuSpec] = {

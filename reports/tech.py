@@ -8,12 +8,12 @@ that table, as data plus a few small functions; ``reports.energy`` and
 Where the numbers come from (docs/energy-area-gpu.md has the full tables):
 
 * **Arithmetic** — Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm,
-  0.9 V: energy per add/multiply (shared REFERENCE.md) and area per unit (the
+  0.9 V: energy per add/multiply and area per unit (the
   same keynote's table as reproduced in Dally's talks and Sze et al., Proc.
   IEEE 2017). Other bit widths are interpolated in log-log between the 8, 16
-  and 32-bit points. 28 nm energy is the 45 nm value × 0.45 (REFERENCE.md:
-  "commonly taken as ~0.4–0.5×"); 28 nm area is × (28/45)² (ideal scaling).
-* **SRAM** — CACTI 7, 32 nm, 64-bit word, one port (REFERENCE.md). Read energy
+  and 32-bit points. 28 nm energy is the 45 nm value × 0.45 (the
+  ~0.4–0.5× commonly taken for 45 → 28 nm logic); 28 nm area is × (28/45)² (ideal scaling).
+* **SRAM** — CACTI 7, 32 nm, 64-bit word, one port. Read energy
   per access is a fitted curve of capacity: a minimax log-log quadratic, i.e.
   a power law whose local exponent drifts with size (0.79 at 4 KiB, 0.53 at
   64 KiB, 0.27 at 1 MiB; worst point 12% off). A plain power law fits
@@ -38,7 +38,7 @@ import numpy as np
 
 TECH_NODES_NM: dict[str, int] = {"28nm": 28, "45nm": 45}
 
-# --- Horowitz ISSCC 2014, 45 nm, 0.9 V (REFERENCE.md table). Keys: operand bits.
+# --- Horowitz ISSCC 2014, 45 nm, 0.9 V (Table 1 of the keynote). Keys: operand bits.
 HOROWITZ_45NM_INT_ADD_PJ: dict[int, float] = {8: 0.03, 16: 0.05, 32: 0.1}
 HOROWITZ_45NM_INT_MULT_PJ: dict[int, float] = {8: 0.2, 16: 1.0, 32: 3.1}
 HOROWITZ_45NM_FP_ADD_PJ: dict[str, float] = {"fp16": 0.4, "fp32": 0.9}
@@ -51,7 +51,7 @@ HOROWITZ_45NM_INT_MULT_UM2: dict[int, float] = {8: 282.0, 32: 3495.0}
 # NanGate FreePDK45 Open Cell Library: DFF_X1 cell area (one flip-flop = one bit).
 DFF_45NM_UM2_PER_BIT = 4.522
 
-# 45 nm -> 28 nm logic energy factor: midpoint of REFERENCE.md's "~0.4–0.5x".
+# 45 nm -> 28 nm logic energy factor: midpoint of the ~0.4–0.5× commonly taken.
 LOGIC_ENERGY_SCALE_28NM = 0.45
 # Logic area scales with the square of the feature size (ideal Dennard area scaling).
 LOGIC_AREA_SCALE_28NM = (28 / 45) ** 2

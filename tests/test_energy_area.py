@@ -14,7 +14,7 @@ from reports.energy import (COMPUTE_COMPONENTS, action_energies_pj, config_buffe
                             default_sram_banks, leakage_w, price_energy)
 from tlm.config import config_from_dict
 
-HBM2_PJ_PER_BIT = 3.9      # REFERENCE.md DRAM table
+HBM2_PJ_PER_BIT = 3.9      # HBM2 energy per bit, as memory/presets.py cites it
 ACTIVATION_PJ = 500.0      # an arbitrary positive test value
 
 SAMPLE_COUNTS = {

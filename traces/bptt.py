@@ -1,6 +1,7 @@
 """BPTT for LIF spiking networks in numpy: the functional golden model.
 
-This is the numpy implementation of DESIGN.md §2 that the accelerator model is
+This is the numpy implementation of the BPTT that H2Learn accelerates (Liang et al.,
+"H2Learn", arXiv 2107.11746) that the accelerator model is
 checked against and that records the traces the simulator replays. Per layer n
 and timestep t (no bias: the Forward Engine only accumulates weights)::
 
@@ -19,7 +20,7 @@ Backward, layer by layer from the top and backwards in time::
 Surrogate scaling: the derivative used for dO/dU is h/a, the rectangle of unit
 area, which is the exact derivative of the piecewise-linear spike function
 ``clip((u - Vth)/a + 1/2, 0, 1)`` (``linear_spike``); with the workloads'
-a = 1 it equals DESIGN.md's plain h and the STBP code's mask. Running the
+a = 1 it equals the plain surrogate mask h and the STBP code's mask. Running the
 forward pass with ``spike_fn=linear_spike`` makes the backward pass an exact
 gradient, which is how the tests check it against finite differences.
 

@@ -94,7 +94,7 @@ class Recipe:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-# The reference recipes. Batch and T are the workloads' (REFERENCE.md); the
+# The reference recipes. Batch and T are the workloads' (traces/workloads.py); the
 # training batch and length are what the 2-core budget affords (docs/assumptions.md
 # gives the wall times); learning rates are the largest that train each network
 # without the loss diverging (the trainer's note: deep nets need 0.01-0.05).
