@@ -165,10 +165,6 @@ class SramBuffer:
                 f"{self.capacity_bytes} B ({self.occupied_bytes} B in use)"
                 for req, who in self._who.items() if not req.triggered]
 
-    def port_cycles(self, nbytes: int) -> int:
-        """Cycles the port needs to move ``nbytes`` when nobody else is using it."""
-        return self.port.cycles(nbytes)
-
     def record_write(self, nbytes: int) -> None:
         self.bytes_written += nbytes
 

@@ -103,7 +103,7 @@ def test_counters_and_stats(env):
 
 def test_port_cycles_round_to_the_nearest_cycle(env):
     buf = SramBuffer(env, "b", 1024, 32)
-    assert [buf.port_cycles(n) for n in (0, 1, 32, 33, 1024)] == [0, 0, 1, 1, 32]
+    assert [buf.port.cycles(n) for n in (0, 1, 32, 33, 1024)] == [0, 0, 1, 1, 32]
 
 
 def test_invalid_use_raises(env):

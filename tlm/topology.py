@@ -95,15 +95,6 @@ BUFFERS = (
 BUFFER_NAMES = tuple(b.name for b in BUFFERS)
 
 
-def engine(name: str) -> EngineSpec:
-    return next(e for e in ENGINES if e.name == name)
-
-
-def engine_of(component: str) -> str:
-    """The engine a component belongs to: ``fe.load`` -> ``fe``."""
-    return component.partition(".")[0]
-
-
 def channels_into(name: str) -> tuple[ChannelSpec, ...]:
     return tuple(c for c in CHANNELS if c.consumer == name)
 

@@ -69,7 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     info.set_defaults(func=handle_info)
     check = sub.add_parser("check", help="validate a trace against the schema",
                            description="Check a trace against the schema (docs/trace-schema.md): "
-                                       "one 'ok' line, or one line naming the file, the field "
+                                       "an 'ok' summary, or one line naming the file, the field "
                                        "and what was expected, and exit code 2.")
     check.add_argument("file", metavar="FILE", help="HDF5 trace file")
     check.set_defaults(func=handle_check)
