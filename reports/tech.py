@@ -167,27 +167,64 @@ class LogLogFit:
         The minimax fit uses Lawson's iteratively reweighted least squares: each
         point's weight grows with its residual until the worst ones balance.
         """
-        pivot = math.exp(float(np.mean(np.log(sizes))))
-        u = np.log(np.asarray(sizes, dtype=float) / pivot)
-        y = np.log(np.asarray(values, dtype=float))
-        weights = np.full(len(u), 1.0 / len(u))
+        pivot = math.exp(math.fsum(math.log(size) for size in sizes) / len(sizes))
+        u = [math.log(size / pivot) for size in sizes]
+        y = [math.log(value) for value in values]
+        weights = [1.0 / len(u)] * len(u)
         for _ in range(_LAWSON_ITERATIONS if minimax else 1):
-            coeffs = np.polyfit(u, y, degree, w=np.sqrt(weights))
-            weights = weights * np.abs(y - np.polyval(coeffs, u)) + 1e-300
-            weights /= weights.sum()
+            coeffs = _weighted_polyfit(u, y, weights, degree)
+            residuals = [abs(yi - _polyval(coeffs, ui)) for ui, yi in zip(u, y)]
+            weights = [w * r + 1e-300 for w, r in zip(weights, residuals)]
+            total = math.fsum(weights)
+            weights = [w / total for w in weights]
         return cls(tuple(float(c) for c in coeffs), pivot, float(min(sizes)), float(max(sizes)))
 
     def exponent(self, size_bytes: float) -> float:
         """Local power-law exponent d ln y / d ln size (at the clamped size)."""
         u = math.log(min(max(size_bytes, self.lo_bytes), self.hi_bytes) / self.pivot_bytes)
-        return float(np.polyval(np.polyder(self.coeffs), u)) if len(self.coeffs) > 1 else 0.0
+        degree = len(self.coeffs) - 1
+        slope = [c * (degree - i) for i, c in enumerate(self.coeffs[:-1])]
+        return _polyval(tuple(slope), u) if slope else 0.0
 
     def __call__(self, size_bytes: float) -> float:
         if size_bytes <= 0:
             raise ValueError(f"SRAM size {size_bytes} bytes: expected > 0")
         edge = min(max(size_bytes, self.lo_bytes), self.hi_bytes)
-        value = math.exp(float(np.polyval(self.coeffs, math.log(edge / self.pivot_bytes))))
+        value = math.exp(_polyval(self.coeffs, math.log(edge / self.pivot_bytes)))
         return value * (size_bytes / edge) ** self.exponent(edge)
+
+
+def _polyval(coeffs: tuple[float, ...], u: float) -> float:
+    """Horner's rule, highest power first (numpy.polyval's order)."""
+    value = 0.0
+    for c in coeffs:
+        value = value * u + c
+    return value
+
+
+def _weighted_polyfit(u: list[float], y: list[float], weights: list[float],
+                      degree: int) -> tuple[float, ...]:
+    """Least squares minimising sum(w * residual^2), highest power first.
+
+    Normal equations solved by Gaussian elimination in plain floats with exact
+    (fsum) sums, rather than numpy.polyfit: polyfit goes through LAPACK, whose
+    last bits differ between BLAS builds and CPUs, and every SRAM energy in a
+    result would inherit that difference.
+    """
+    n = degree + 1
+    powers = [[ui ** k for k in range(n)] for ui in u]
+    a = [[math.fsum(w * p[i] * p[j] for w, p in zip(weights, powers)) for j in range(n)]
+         + [math.fsum(w * p[i] * yi for w, p, yi in zip(weights, powers, y))] for i in range(n)]
+    for col in range(n):
+        pivot_row = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot_row] = a[pivot_row], a[col]
+        for r in range(col + 1, n):
+            factor = a[r][col] / a[col][col]
+            a[r] = [x - factor * z for x, z in zip(a[r], a[col])]
+    solution = [0.0] * n
+    for i in reversed(range(n)):
+        solution[i] = (a[i][n] - math.fsum(a[i][j] * solution[j] for j in range(i + 1, n))) / a[i][i]
+    return tuple(reversed(solution))
 
 
 SRAM_READ_FIT_32NM = LogLogFit.fit(CACTI_32NM_SIZES_BYTES, CACTI_32NM_READ_PJ, degree=2,
