@@ -1,4 +1,4 @@
-"""The one table style of every command: a left-aligned title, a rule under the header.
+"""The one table style of every command: titles and captions left, a rule under the header.
 
 Every table a command prints (report, compare, analyze, validate, sweep, trace
 info, config show) is made here, so they all look alike and use no side
@@ -16,8 +16,8 @@ from rich.table import Table
 
 def data_table(title: str | None = None, **options: Any) -> Table:
     """A rich Table in the house style; ``options`` go to ``Table`` unchanged."""
-    settings: dict[str, Any] = {"title_justify": "left", "box": box.SIMPLE_HEAD,
-                                "padding": (0, 1)}
+    settings: dict[str, Any] = {"title_justify": "left", "caption_justify": "left",
+                                "box": box.SIMPLE_HEAD, "padding": (0, 1)}
     settings.update(options)
     return Table(title=title, **settings)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,27 +46,51 @@ def test_help_fits_80_columns(capsys: pytest.CaptureFixture, monkeypatch: pytest
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory, tiny_trace: Path) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("conventions")
-    files = {"trace": tiny_trace, "a": folder / "a.json", "b": folder / "b.json", "dir": folder}
-    assert main(["run", str(tiny_trace), "--json", str(files["a"])]) == 0
+    files = {"trace": tiny_trace, "a": folder / "a.json", "b": folder / "b.json", "dir": folder,
+             "stream": folder / "tiny.stream.h5", "requests": folder / "requests.trace"}
+    assert main(["run", str(tiny_trace), "--json", str(files["a"]),
+                 "--record", str(files["stream"])]) == 0
     assert main(["run", str(tiny_trace), "--json", str(files["b"]),
                  "--set", "dram.preset=ddr4-3200"]) == 0
+    files["requests"].write_text("".join(f"{i * 0x40:#x} {'RW'[i % 3 == 0]}\n"
+                                         for i in range(64)))
     return files
 
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# a reduced validate (one workload, batch 2, T 2) with every table it can print
+VALIDATE = ["validate", "--workloads", "mnist-cnn", "--batch", "2", "--timesteps", "2",
+            "--train-iterations", "1", "--sensitivity", "--cache", "{dir}/cache"]
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
 @pytest.mark.parametrize("argv", [
     ["run", "{trace}"], ["report", "{a}"], ["compare", "{a}", "{b}"], ["analyze", "{a}"],
-    ["trace", "info", "{trace}"], ["config", "show"],
+    ["trace", "info", "{trace}"], ["trace", "check", "{trace}"], ["config", "show"],
     ["sweep", "{trace}", "--grid", "fe.lut_k=2,4", "--out", "{dir}/sweep"],
-])
-def test_every_command_fits_80_columns_when_piped(argv, outputs, capsys, monkeypatch):
+    ["replay", "{stream}", "--set", "dram.preset=ddr4-3200"], ["dram", "{requests}"],
+    VALIDATE,
+], ids=lambda argv: " ".join(argv[:2]) if argv[0] == "trace" else argv[0])
+def test_every_command_fits_80_columns(argv, terminal, outputs, capsys, monkeypatch):
+    """Piped (plain text) and on a terminal (FORCE_COLOR: rich's terminal rendering, escape
+    codes stripped): no line over 80 columns, nothing cut with an ellipsis."""
     monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    if terminal:
+        monkeypatch.setenv("FORCE_COLOR", "1")
+    else:
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
     capsys.readouterr()
-    assert main([a.format(**outputs) for a in argv]) == 0
-    out = capsys.readouterr().out
+    assert main([a.format(**outputs) for a in argv]) in (0, 1)  # validate: 1 = a check failed
+    raw = capsys.readouterr().out
+    out = ANSI.sub("", raw)
+    if argv[0] == "run":
+        assert ("\x1b[" in raw) == terminal, "FORCE_COLOR gives rich's terminal rendering"
     wide = [line for line in out.splitlines() if len(line) > 80]
     assert out and wide == [], wide[:3]
     if argv[0] != "config":
-        assert "…" not in out, "a number or name was cut"
+        assert "…" not in out, "a number or name was cut: " + next(
+            line for line in out.splitlines() if "…" in line)
 
 
 def test_config_show_lists_allowed_values(capsys: pytest.CaptureFixture):

@@ -62,6 +62,11 @@ def plausibility_checks(rows: Iterable[WorkloadResult], effective: Mapping[str, 
     return checks
 
 
+def ablation_check_name(workload: str, variant: str) -> str:
+    """The name of the check that ``variant`` changes something on ``workload``."""
+    return f"{workload}: {variant} matters"
+
+
 def ablation_checks(rows: Iterable[AblationRow],
                     full: Mapping[str, WorkloadResult]) -> list[Check]:
     """Each mechanism changes time or energy wherever its phase skipped work."""
@@ -72,7 +77,7 @@ def ablation_checks(rows: Iterable[AblationRow],
         if phase is None or base is None or base.skipped_by_phase.get(phase, 0) == 0:
             continue
         effect = max(abs(row.slowdown - 1), abs(row.energy_ratio - 1))
-        checks.append(Check(f"{row.workload}: {row.variant} matters", effect > NO_EFFECT,
+        checks.append(Check(ablation_check_name(row.workload, row.variant), effect > NO_EFFECT,
                             f"time {row.slowdown:.3f}×, energy {row.energy_ratio:.3f}×",
                             "≠ 1× (trace has the sparsity)"))
     return checks

@@ -2,7 +2,10 @@
 
 Renderers only format numbers that ``tlm.app.validate`` computed (ratios, spans,
 relative speeds, knees); bar lengths are the data step's fractions scaled to
-the bar width.
+the bar width. Every table is ``reports.tables.data_table`` and fits 80
+columns: a table that repeats a workload on every row is one table per
+workload instead, and each ablation's "matters" check is a column of the
+ablation table rather than a row of its own.
 """
 
 from __future__ import annotations
@@ -11,19 +14,23 @@ import dataclasses
 
 from rich.console import Console, Group
 from rich.table import Table
-
-from reports.tables import data_table
 from rich.text import Text
 
-from tlm.app.plausibility import SensitivityRow
-from tlm.app.validate import AblationRow, Sweep, Targets, Validation
+from reports.tables import data_table
+from tlm.app.plausibility import SensitivityRow, ablation_check_name
+from tlm.app.sweep_view import bar_text
+from tlm.app.validate import AblationRow, Check, Sweep, Targets, Validation
 
-BAR_WIDTH = 36
-EIGHTHS = " ▏▎▍▌▋▊▉"
+BAR_WIDTH = 12   # the sweep tables' relative-speed bars: 96 steps, and the table fits 80 columns
 
 
 def _ratio(value: float) -> str:
     return f"{value:.2f}×"
+
+
+def _ms(seconds: float) -> str:
+    """Three significant digits: a reduced run's 0.0123 ms is not 0.01."""
+    return f"{seconds * 1e3:.3g}"
 
 
 def headline_table(v: Validation) -> Table:
@@ -38,7 +45,7 @@ def headline_table(v: Validation) -> Table:
                          no_wrap=True)
     for r in v.rows:
         table.add_row(r.workload, f"{r.batch}×{r.timesteps}", v.hashes.get(r.workload, "")[:8],
-                      f"{r.seconds * 1e3:.2f}", f"{r.gpu_seconds * 1e3:.1f}", _ratio(r.speedup),
+                      _ms(r.seconds), f"{r.gpu_seconds * 1e3:.1f}", _ratio(r.speedup),
                       _ratio(r.energy_saving), f"{r.power_w:.2f}",
                       f"{r.power_density_w_per_mm2:.3f}")
     areas = sorted({f"{r.area_saving:.2f}×" for r in v.rows})
@@ -50,60 +57,73 @@ def headline_table(v: Validation) -> Table:
     return table
 
 
-def checks_table(v: Validation) -> Table:
+def _mark(check: Check | None) -> Text:
+    if check is None:
+        return Text("—", style="dim")
+    return Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
+
+
+def checks_table(checks: list[Check]) -> Table:
     table = data_table("checks (physical plausibility)")
-    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("check")
     table.add_column("measured")
-    table.add_column("target")
-    table.add_column("result", justify="right")
-    for c in v.checks:
-        mark = Text("pass", style="green") if c.passed else Text("FAIL", style="bold red")
-        table.add_row(c.name, c.measured, c.target, mark)
+    table.add_column("target", no_wrap=True)
+    for c in checks:
+        table.add_row(_mark(c), c.name, c.measured, c.target)
     return table
 
 
-def render_validation(v: Validation, console: Console) -> None:
+def _ablation_names(v: Validation, ablations: list[AblationRow]) -> set[str]:
+    names = {ablation_check_name(a.workload, a.variant) for a in ablations}
+    return {c.name for c in v.checks} & names
+
+
+def render_validation(v: Validation, console: Console,
+                      ablations: list[AblationRow] | None = None) -> None:
+    """Headline, the checks of their own, each workload's ablations with theirs, the verdict."""
     console.print(headline_table(v))
-    console.print(checks_table(v))
+    shown_with_ablations = _ablation_names(v, ablations or [])
+    console.print(checks_table([c for c in v.checks if c.name not in shown_with_ablations]))
+    checks = {c.name: c for c in v.checks}
+    for workload in dict.fromkeys(a.workload for a in ablations or []):
+        console.print(ablation_table([a for a in ablations if a.workload == workload], checks))
     verdict = ("[green]all checks pass[/]" if v.passed else
                f"[bold red]{sum(not c.passed for c in v.checks)} check(s) failed[/]")
     console.print(verdict)
 
 
-def ablation_table(rows: list[AblationRow]) -> Table:
-    table = Table(title="ablations: each mechanism removed in turn")
-    for col in ("workload", "variant", "ms", "slowdown", "energy ×", "speedup",
-                "energy saving"):
-        table.add_column(col, justify="left" if col in ("workload", "variant") else "right")
-    previous = None
+def ablation_table(rows: list[AblationRow], checks: dict[str, Check]) -> Table:
+    """One workload's ablations; ``checks`` by name give each row its "matters" result."""
+    table = data_table(f"ablations on {rows[0].workload}: each mechanism removed in turn",
+                       caption="matters: time or energy ≠ 1× where the trace has its "
+                               "sparsity; —: not checked")
+    table.add_column("variant")
+    for col in ("slowdown", "energy ×", "speedup", "energy\nsaving"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("matters", no_wrap=True)
     for row in rows:
-        if previous is not None and row.workload != previous:
-            table.add_section()
-        previous = row.workload
         r = row.result
-        table.add_row(row.workload, row.variant, f"{r.seconds * 1e3:.2f}",
-                      f"{row.slowdown:.3f}×", f"{row.energy_ratio:.3f}×", _ratio(r.speedup),
-                      _ratio(r.energy_saving))
+        table.add_row(row.variant, f"{row.slowdown:.3f}×",
+                      f"{row.energy_ratio:.3f}×", _ratio(r.speedup), _ratio(r.energy_saving),
+                      _mark(checks.get(ablation_check_name(row.workload, row.variant))))
     return table
-
-
-def _bar(fraction: float) -> str:
-    eighths = round(max(0.0, min(1.0, fraction)) * BAR_WIDTH * 8)
-    full, part = divmod(eighths, 8)
-    return "█" * full + (EIGHTHS[part] if part else "")
 
 
 def sweep_table(sweep: Sweep) -> Table:
     knee = "none in range" if sweep.knee is None else f"{sweep.knee:g}"
-    table = data_table(f"{sweep.workload}: {sweep.parameter} sweep (knee: {knee}; "
-                        f"fastest: {sweep.fastest:g})")
-    for col in (sweep.parameter, "ms", "speedup", "energy saving", "mem stall", "bound"):
-        table.add_column(col, justify="right")
-    table.add_column("relative speed", justify="left")
+    table = data_table(f"{sweep.workload}: {sweep.parameter} sweep",
+                       caption=f"knee: {knee}; fastest: {sweep.fastest:g}")
+    # headers break where they are wider than their numbers: no cell is ever cut
+    key = sweep.parameter.replace(" ", "\n") if len(sweep.parameter) > 8 else sweep.parameter
+    for col in (key, "ms", "speedup", "energy\nsaving",
+                "mem\nstall", "bound"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("relative\nspeed", justify="left", no_wrap=True, min_width=BAR_WIDTH)
     for p in sweep.points:
-        table.add_row(f"{p.value:g}", f"{p.result.seconds * 1e3:.2f}", _ratio(p.result.speedup),
+        table.add_row(f"{p.value:g}", _ms(p.result.seconds), _ratio(p.result.speedup),
                       _ratio(p.result.energy_saving), f"{p.memory_stall_share:.0%}", p.bound,
-                      Text(_bar(p.relative_speed), style="cyan"))
+                      Text(bar_text(p.relative_speed, BAR_WIDTH), style="cyan"))
     return table
 
 
@@ -117,18 +137,24 @@ def targets_line(t: Targets) -> str:
             f"speedup, area {t.paper_area_saving:g}× ± {t.area_tolerance:.0%}")
 
 
-def assumption_table(rows: list[SensitivityRow]) -> Table:
-    table = Table(title="sensitivity: the documented assumptions, one at a time")
-    for col in ("workload", "assumption", "value", "speedup", "energy saving", "W"):
-        table.add_column(col, justify="left" if col in ("workload", "assumption") else "right")
-    previous = None
-    for row in rows:
-        if previous is not None and (row.workload, row.assumption) != previous:
-            table.add_section()
-        previous = (row.workload, row.assumption)
-        table.add_row(row.workload, row.assumption, f"{row.value:g}", _ratio(row.speedup),
-                      _ratio(row.energy_saving), f"{row.power_w:.2f}")
-    return table
+def assumption_tables(rows: list[SensitivityRow]) -> list[Table]:
+    """One table per workload; a rule between one assumption's values and the next's."""
+    tables = []
+    for workload in dict.fromkeys(r.workload for r in rows):
+        table = data_table(f"sensitivity on {workload}: each documented assumption")
+        table.add_column("assumption")
+        for col in ("value", "speedup", "energy\nsaving", "W"):
+            table.add_column(col, justify="right", no_wrap=True)
+        previous = None
+        for row in (r for r in rows if r.workload == workload):
+            if previous is not None and row.assumption != previous:
+                table.add_section()
+            table.add_row(row.assumption if row.assumption != previous else "",
+                          f"{row.value:g}", _ratio(row.speedup), _ratio(row.energy_saving),
+                          f"{row.power_w:.2f}")
+            previous = row.assumption
+        tables.append(table)
+    return tables
 
 
 def validation_json(v: Validation, ablations: list[AblationRow], sweeps: list[Sweep],

@@ -26,8 +26,8 @@ import time
 from rich.console import Console
 
 from tlm.app.plausibility import ablation_checks, assumption_sweeps
-from tlm.app.validate_view import (ablation_table, assumption_table, render_sensitivity,
-                                   render_validation, targets_line, validation_json)
+from tlm.app.validate_view import (assumption_tables, render_sensitivity, render_validation,
+                                   targets_line, validation_json)
 from tlm.app.commands.config import add_config_options, resolve
 from tlm.app.commands.progress import LazyProgress
 from tlm.config import ConfigError
@@ -140,12 +140,10 @@ def _sensitivity(args: argparse.Namespace, traces: dict, cfg) -> tuple[list, lis
 
 def _render(console: Console, validation, ablations, sweeps, sensitivity,
             against_paper: bool) -> None:
-    render_validation(validation, console)
+    render_validation(validation, console, ablations)
     if against_paper:
         console.print(targets_line(validation.targets))
-    if ablations:
-        console.print(ablation_table(ablations))
     if sweeps:
         render_sensitivity(sweeps, console)
-    if sensitivity:
-        console.print(assumption_table(sensitivity))
+    for table in assumption_tables(sensitivity):
+        console.print(table)
