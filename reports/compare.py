@@ -15,13 +15,13 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from reports.render import fmt_bytes, fmt_int, fmt_pct, fmt_pj, fmt_ratio, fmt_seconds
 from reports.results import Results
+from reports.tables import data_table
 from tlm.topology import WAIT_STATES
 
 Format = Callable[[float | None], str]
@@ -128,7 +128,7 @@ def fmt_change(change: float | None) -> Text:
 
 
 def metric_table(title: str, metrics: list[Metric], names: list[str]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table = data_table(title)
     table.add_column("Metric", no_wrap=True)
     for i, name in enumerate(names):
         table.add_column(name, justify="right", no_wrap=True)

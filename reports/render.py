@@ -21,6 +21,7 @@ from rich.text import Text
 
 from reports.findings import ReportView, Share, report_view
 from reports.results import Results
+from reports.tables import data_table
 
 Figure = tuple[str, tuple[str, ...], Callable[[Any], str]]
 
@@ -159,7 +160,7 @@ def state_bar(shares: dict[str, float], cells: int = BAR_CELLS) -> Text:
 
 
 def activity_table(title: str, shares: dict[str, dict[str, float]]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table = data_table(title)
     table.add_column("", no_wrap=True)
     table.add_column("".join(g for g, _ in STATE_GLYPHS.values()), no_wrap=True)
     for state in STATE_GLYPHS:
@@ -178,9 +179,8 @@ def legend() -> Text:
 
 
 def phase_table(results: Results, view: ReportView) -> Table:
-    table = Table(title="Phases", title_justify="left", box=box.SIMPLE_HEAD,
-                  caption="first to last activity; spans overlap when pipelined",
-                  caption_justify="left", min_width=56)
+    table = data_table("Phases", caption="first to last activity; spans overlap when pipelined",
+                       min_width=56)
     table.add_column("Phase")
     table.add_column("Cycles", justify="right")
     table.add_column("Of total", justify="right")
@@ -191,9 +191,9 @@ def phase_table(results: Results, view: ReportView) -> Table:
 
 
 def layer_table(view: ReportView) -> Table:
-    table = Table(title="Layers", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
-                  caption="Ops: the phase's key op (forward fe.lut_read, backward be.mac, "
-                          "w-update wue.lut_read), done and skipped.", caption_justify="left")
+    table = data_table("Layers", caption="Ops: the phase's key op (forward fe.lut_read, "
+                                         "backward be.mac, w-update wue.lut_read), done and "
+                                         "skipped.")
     for header in ("Layer", "Phase", "Cycles", "Busy", "Ops", "Skipped", "Moved", "Refetch"):
         table.add_column(header, justify="left" if header in ("Layer", "Phase") else "right",
                          no_wrap=True)
@@ -228,7 +228,7 @@ def dram_panel(results: Results, view: ReportView, data: dict[str, Any]) -> Pane
 
 
 def share_table(title: str, shares: list[Share], fmt: Callable[[float], str]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table = data_table(title)
     table.add_column("Component", no_wrap=True)
     table.add_column("Value", justify="right", no_wrap=True)
     table.add_column("Share", justify="right")

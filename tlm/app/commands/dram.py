@@ -14,7 +14,6 @@ import json
 import sys
 
 from rich.console import Console
-from rich.table import Table
 
 from memory.config import DramConfigError
 from memory.field_map import FieldMap
@@ -23,6 +22,7 @@ from memory.stream import run_stream
 from memory.stream_file import StreamFileError, read_stream
 from memory.stream_stats import summarize
 from reports.export import write_atomic
+from reports.tables import data_table
 from tlm.app.commands.config import add_config_options
 from tlm.config import ConfigError, load_config
 
@@ -76,8 +76,8 @@ def run_dram(args: argparse.Namespace) -> int:
 
 
 def render(s: dict, console: Console) -> None:
-    table = Table(title=f"DRAM {s['preset']} · {s['channels']} channel(s) · map {s['address_map']}",
-                  title_justify="left", show_header=False)
+    table = data_table(f"DRAM {s['preset']} · {s['channels']} channel(s) · map {s['address_map']}",
+                       show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
     lat = s["read_latency_percentiles_ns"]
