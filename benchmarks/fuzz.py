@@ -4,6 +4,10 @@ Usage::
 
     python benchmarks/fuzz.py --traces 10000 --recordings 1000 --results 1000 --seed 1
 
+A campaign splits into parts (``--start``, each with its own ``--counts`` file)
+that run side by side and add up with ``--combine``; every case has its own
+generator, so the parts together are exactly the whole campaign.
+
 Each case mutates a valid tiny input (byte flips, truncation, or a structural edit
 through h5py / JSON: deleted datasets and attributes, retyped and reshaped
 datasets, NaN/inf/huge/negative attribute values, inconsistent T/B, links,
@@ -16,7 +20,8 @@ a timeout. Each outcome is classified:
 - ``accept``: exit 0;
 - ``traceback``: an exception escaped ``main`` (or a traceback was printed);
 - ``hang``: the child ran past the timeout and was killed;
-- ``verbose``: a non-zero exit with more than one line on stderr.
+- ``verbose``: a non-zero exit with more than one line on stderr, or with anything
+  on stdout (part of a report printed before the error).
 
 A trace that ``run`` accepts but ``trace check`` rejects is counted as
 ``run accepts, check rejects`` (it must stay 0). The exit status is 1 if any
@@ -26,6 +31,7 @@ traceback, hang or such disagreement happened.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -60,14 +66,14 @@ HUGE = (float("nan"), float("inf"), float("-inf"), -1, 0, 2**62, 1e300, -1e-300,
 
 def run_cli(argv: list[str], timeout_s: float, workdir: Path) -> str:
     """Run ``h2learn argv`` in a forked child; classify its outcome."""
-    err_path = workdir / "stderr.txt"
+    err_path, out_path = workdir / "stderr.txt", workdir / "stdout.txt"
     pid = os.fork()
-    if pid == 0:  # child: silence stdout, capture stderr, never return
+    if pid == 0:  # child: capture stdout and stderr, never return
         code = 3
         try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
+            out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(devnull, 1)
+            os.dup2(out, 1)
             os.dup2(err, 2)
             sys.stdout = open(1, "w", closefd=False)  # under pytest these were capture objects
             sys.stderr = open(2, "w", closefd=False)
@@ -104,7 +110,8 @@ def run_cli(argv: list[str], timeout_s: float, workdir: Path) -> str:
         return "traceback"
     if code == 0:
         return "accept"
-    return "reject" if len(lines) == 1 else "verbose"
+    printed = out_path.exists() and out_path.stat().st_size > 0  # half a report, then the error
+    return "reject" if len(lines) == 1 and not printed else "verbose"
 
 
 # ---------------------------------------------------------------- inputs
@@ -116,9 +123,16 @@ def make_trace(path: Path) -> Path:
 
 
 def make_recording(trace: Path, path: Path, results: Path, workdir: Path) -> None:
-    outcome = run_cli(["run", str(trace), "--record", str(path), "--json", str(results)], 120, workdir)
-    if outcome != "accept":
-        raise SystemExit(f"cannot record the seed run: {outcome}")
+    """The seed recording and results, made in this process: every module the commands
+    import lazily is then loaded once here, not again in each forked child (0.25 s a case)."""
+    seed_runs = (["run", str(trace), "--record", str(path), "--json", str(results)],
+                 ["trace", "check", str(trace)], ["replay", str(path)], ["report", str(results)],
+                 ["analyze", str(results)], ["compare", str(results), str(results)])
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):
+        codes = [cli_main(argv) for argv in seed_runs]
+    if any(codes):
+        raise SystemExit(f"a seed input is not accepted: {list(zip(seed_runs, codes))}")
 
 
 # ---------------------------------------------------------------- mutators
@@ -231,35 +245,73 @@ def mutate(rng: random.Random, src: Path, dst: Path, structural: Callable[[rando
 
 # ---------------------------------------------------------------- campaign
 
+# every case draws from its own generator, seeded by (seed, kind, index): a part of a
+# campaign (``--start``) or one case (``--start N --traces 1``) reproduces exactly
+def case_rng(seed: int, kind: str, index: int) -> random.Random:
+    return random.Random(f"{seed}/{kind}/{index}")
+
+
+def keep_case(keep: Path | None, case: Path, name: str) -> None:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(case, keep / name)
+
+
+def trace_cases(table: dict[str, Counter], base: Path, work: Path, cases: range, seed: int,
+                timeout_s: float, keep: Path | None, out: Callable[[str], None]) -> None:
+    case = work / "case.h5"
+    for done, n in enumerate(cases):
+        if done and done % 1000 == 0:
+            out(f"after {done} traces:\n{render(table)}")
+        mutate(case_rng(seed, "trace", n), base, case, h5_structural)
+        check = run_cli(["trace", "check", str(case)], timeout_s, work)
+        run = run_cli(["run", str(case)], timeout_s, work)
+        table.setdefault("trace check", Counter())[check] += 1
+        table.setdefault("run", Counter())[run] += 1
+        if run == "accept" and check != "accept":
+            table["run"]["run accepts, check rejects"] += 1
+        if {check, run} & {"traceback", "hang", "verbose"} or (run == "accept") != (check == "accept"):
+            keep_case(keep, case, f"trace-{seed}-{n}.h5")
+
+
+def recording_cases(table: dict[str, Counter], rec: Path, work: Path, cases: range, seed: int,
+                    timeout_s: float, keep: Path | None) -> None:
+    case = work / "case.stream.h5"
+    for n in cases:
+        mutate(case_rng(seed, "recording", n), rec, case, h5_structural)
+        outcome = run_cli(["replay", str(case)], timeout_s, work)
+        table.setdefault("replay", Counter())[outcome] += 1
+        if outcome in ("traceback", "hang", "verbose"):
+            keep_case(keep, case, f"recording-{seed}-{n}.stream.h5")
+
+
+def results_cases(table: dict[str, Counter], res: Path, work: Path, cases: range, seed: int,
+                  timeout_s: float, keep: Path | None) -> None:
+    case = work / "case.json"
+    for n in cases:
+        rng = case_rng(seed, "results", n)
+        mutate(rng, res, case, json_structural)
+        command = rng.choice((["report", str(case)], ["analyze", str(case)],
+                              ["compare", str(res), str(case)]))
+        outcome = run_cli(command, timeout_s, work)
+        table.setdefault(command[0], Counter())[outcome] += 1
+        if outcome in ("traceback", "hang", "verbose"):
+            keep_case(keep, case, f"results-{seed}-{n}-{command[0]}.json")
+
+
 def campaign(traces: int, recordings: int, results: int, seed: int, timeout_s: float,
-             out: Callable[[str], None] = print) -> dict[str, Counter]:
-    rng = random.Random(seed)
+             out: Callable[[str], None] = print, start: int = 0,
+             keep: Path | None = None) -> dict[str, Counter]:
+    """Cases ``start .. start+count-1`` of each kind; failing inputs copied to ``keep``."""
     table: dict[str, Counter] = {}
     with tempfile.TemporaryDirectory(prefix="h2learn-fuzz-") as tmp:
         work = Path(tmp)
         base = make_trace(work / "base.h5")
         rec, res = work / "base.stream.h5", work / "base.json"
         make_recording(base, rec, res, work)
-        case = work / "case.h5"
-        for n in range(traces):
-            if n and n % 1000 == 0:
-                out(f"after {n} traces:\n{render(table)}")
-            mutate(rng, base, case, h5_structural)
-            check = run_cli(["trace", "check", str(case)], timeout_s, work)
-            run = run_cli(["run", str(case)], timeout_s, work)
-            table.setdefault("trace check", Counter())[check] += 1
-            table.setdefault("run", Counter())[run] += 1
-            if run == "accept" and check != "accept":
-                table["run"]["run accepts, check rejects"] += 1
-        for _ in range(recordings):
-            mutate(rng, rec, case, h5_structural)
-            table.setdefault("replay", Counter())[run_cli(["replay", str(case)], timeout_s, work)] += 1
-        jcase = work / "case.json"
-        for _ in range(results):
-            mutate(rng, res, jcase, json_structural)
-            command = rng.choice((["report", str(jcase)], ["analyze", str(jcase)],
-                                  ["compare", str(res), str(jcase)]))
-            table.setdefault(f"{command[0]}", Counter())[run_cli(command, timeout_s, work)] += 1
+        trace_cases(table, base, work, range(start, start + traces), seed, timeout_s, keep, out)
+        recording_cases(table, rec, work, range(start, start + recordings), seed, timeout_s, keep)
+        results_cases(table, res, work, range(start, start + results), seed, timeout_s, keep)
     return table
 
 
@@ -276,19 +328,40 @@ def failures(table: dict[str, Counter]) -> int:
     return sum(c["traceback"] + c["hang"] + c["run accepts, check rejects"] for c in table.values())
 
 
+def combine(paths: list[str]) -> dict[str, Counter]:
+    """Sum the ``--counts`` files of campaign parts into one table."""
+    table: dict[str, Counter] = {}
+    for path in paths:
+        for name, counts in json.loads(Path(path).read_text()).items():
+            table.setdefault(name, Counter()).update(counts)
+    return table
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--traces", type=int, default=200)
     parser.add_argument("--recordings", type=int, default=50)
     parser.add_argument("--results", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--start", type=int, default=0, help="index of the first case of each kind")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per CLI call")
+    parser.add_argument("--keep", type=Path, help="copy each failing input into this folder")
+    parser.add_argument("--counts", type=Path, help="also write the table as JSON here")
+    parser.add_argument("--combine", nargs="+", metavar="COUNTS",
+                        help="only add up --counts files of earlier parts and print the table")
     args = parser.parse_args()
-    start = time.perf_counter()
+    if args.combine:
+        table = combine(args.combine)
+        print(render(table))
+        return 1 if failures(table) else 0
+    began = time.perf_counter()
     table = campaign(args.traces, args.recordings, args.results, args.seed, args.timeout,
-                     out=lambda text: print(text, file=sys.stderr, flush=True))
+                     out=lambda text: print(text, file=sys.stderr, flush=True),
+                     start=args.start, keep=args.keep)
+    if args.counts:
+        args.counts.write_text(json.dumps(table, indent=1))
     print(render(table))
-    print(f"\n{time.perf_counter() - start:.0f} s, seed {args.seed}")
+    print(f"\n{time.perf_counter() - began:.0f} s, seed {args.seed}, cases from {args.start}")
     return 1 if failures(table) else 0
 
 

@@ -26,8 +26,9 @@ def test_an_error_inside_a_config_file_names_the_file_and_the_key(tmp_path):
 def test_a_binary_config_is_one_line(tmp_path):
     path = tmp_path / "bin.toml"
     path.write_bytes(b"\xff\xfe\x00\x01")
-    with pytest.raises(ConfigError, match="not UTF-8"):
+    with pytest.raises(ConfigError, match="not UTF-8") as caught:
         load_config(path)
+    assert str(caught.value) == f"{path}: not UTF-8 text (byte 0)"  # the file named once
 
 
 def test_the_defaults_and_zero_or_minus_one_sentinels_pass():

@@ -341,7 +341,7 @@ def _read_config_text(path: str | Path) -> str:
     try:
         return read_regular_text(path, MAX_CONFIG_BYTES)
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})") from None  # load_config names the file
 
 
 def _merge(tree: dict[str, Any], update: dict[str, Any]) -> None:

@@ -245,11 +245,18 @@ class TraceReader:
                         if (k, index, tensor, t) not in self._checked:
                             self.read_packed(k, index, tensor, t)
 
+    def _exists(self, where: str) -> bool:
+        """``where in file``; damaged object headers raise inside HDF5 even for this."""
+        try:
+            return where in self._h5
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise TraceError(self._file, where, f"cannot open: {exc}") from None
+
     def _stores_du(self, iteration: int, index: int) -> bool:
         key = (iteration, index)
         if key not in self._du_stored:
             where = schema.layer_path(iteration, self.meta.network.layers[index].name)
-            self._du_stored[key] = f"{where}/{schema.DU_VALUES}" in self._h5
+            self._du_stored[key] = self._exists(f"{where}/{schema.DU_VALUES}")
         return self._du_stored[key]
 
     def _check_du(self, iteration: int, index: int, packed: np.ndarray, t: int | None) -> None:
@@ -282,7 +289,7 @@ class TraceReader:
     @property
     def has_du_values(self) -> bool:
         """True when every layer of every iteration stores du_values."""
-        return all(f"{schema.layer_path(k, spec.name)}/{schema.DU_VALUES}" in self._h5
+        return all(self._exists(f"{schema.layer_path(k, spec.name)}/{schema.DU_VALUES}")
                    for k in range(self.meta.iterations) for spec in self.meta.network.layers)
 
     def read_du_values(self, iteration: int, layer: str | int,

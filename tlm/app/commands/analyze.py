@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from reports.analysis import AnalysisError, analyze, render_analysis
 from reports.export import RESULTS_MAX_BYTES
-from tlm.app.commands.report import MALFORMED, ResultsFileError, check_types
+from tlm.app.commands.report import (MALFORMED, ResultsFileError, check_schema, check_types,
+                                     print_whole)
 from traces.files import read_regular_text
 
 
@@ -35,6 +34,7 @@ def read_results(path: str) -> dict[str, Any]:
         raise AnalysisError("not an h2learn results file (expected a JSON object)")
     try:
         check_types(Path(path), data)  # the same schema checks as report and compare
+        check_schema(Path(path), data)
     except ResultsFileError as exc:
         raise AnalysisError(str(exc).removeprefix(f"{Path(path)}: ")) from None
     return data
@@ -47,7 +47,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(json.dumps(dataclasses.asdict(analysis), indent=2) + "\n")
         else:
-            render_analysis(results, Console())
+            print_whole(lambda console: render_analysis(results, console))
     except (AnalysisError, *MALFORMED) as exc:
         reason = exc if isinstance(exc, AnalysisError) else f"malformed results ({exc!r})"
         print(f"h2learn: error: {args.results}: {reason}", file=sys.stderr)

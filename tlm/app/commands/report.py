@@ -13,7 +13,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
 
@@ -22,6 +22,7 @@ from reports.findings import derive_findings
 from reports.render import render_report
 from reports.results import SCHEMA_VERSION, Results
 from reports.export import RESULTS_MAX_BYTES
+from reports.schema_check import results_errors
 from traces.files import read_regular_text
 
 
@@ -81,6 +82,26 @@ def check_types(file: Path, data: dict[str, Any]) -> None:
         _check_value(file, f.name, value, 1)
 
 
+def minor_version(version: Any) -> int:
+    parts = str(version).split(".")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def check_schema(file: Path, data: dict[str, Any]) -> None:
+    """The documented results schema (reports/results.schema.json), checked before anything
+    renders. A file of an older minor version may lack keys added since; nothing else is
+    forgiven (a wrong type, an unknown key or phase name is one line, not half a report)."""
+    older = minor_version(data.get("schema_version")) < minor_version(SCHEMA_VERSION)
+    try:
+        problems = results_errors(data)
+    except RecursionError:
+        raise ResultsFileError(f"{file}: JSON nested too deeply for a results file") from None
+    for problem in problems:
+        if not (older and ": missing key " in problem):
+            where = problem.removeprefix("$.").removeprefix("$: ")
+            raise ResultsFileError(f"{file}: {where} (results schema)")
+
+
 def read_results(path: str) -> Results:
     """A Results from a JSON file, checked well enough to render."""
     file = Path(path)
@@ -99,16 +120,27 @@ def read_results(path: str) -> Results:
     if missing:
         raise ResultsFileError(f"{file}: missing field(s) {', '.join(missing)}")
     check_types(file, data)
+    check_schema(file, data)
     results = Results.from_dict(data)
     if not results.findings:  # files written before findings were stored
         results.findings = derive_findings(results)
     return results
 
 
+def print_whole(draw: Callable[[Console], None]) -> None:
+    """Render the whole output first, then print it: a file that fails half-way through
+    rendering prints nothing but its one error line (never half a report)."""
+    console = Console()
+    with console.capture() as captured:
+        draw(console)
+    console.file.write(captured.get())
+    console.file.flush()
+
+
 def report(args: argparse.Namespace) -> int:
     try:
         results = read_results(args.results)
-        render_report(results, Console())
+        print_whole(lambda console: render_report(results, console))
     except ResultsFileError as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
         return 2
@@ -130,8 +162,8 @@ def say_different_workloads(runs: list[Results], paths: list[str]) -> None:
 def compare(args: argparse.Namespace) -> int:
     try:
         runs = [read_results(path) for path in args.results]
+        print_whole(lambda console: render_comparison(runs, args.results, console))
         say_different_workloads(runs, args.results)
-        render_comparison(runs, args.results, Console())
     except ResultsFileError as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
         return 2
