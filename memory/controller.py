@@ -54,12 +54,14 @@ class ChannelController:
         self.bank_busy = [0] * nb               # clock of the bank's last ACT or column
         self.served = [0] * nb                   # column commands since the bank's ACT
         groups = t.ranks * t.bank_groups
+        self.ref_first = [(r + 1) * (t.refi // t.ranks) for r in range(t.ranks)]   # staggered
         self.act_rank, self.act_group = [NEVER] * t.ranks, [NEVER] * groups
         self.faw = [[NEVER] * 4 for _ in range(t.ranks)]      # last four ACTs per rank
         self.last_col, self.last_col_rank, self.last_col_group = NEVER, -1, -1
         self.last_read = NEVER
         self.last_write_group, self.last_write_rank = [NEVER] * groups, [NEVER] * t.ranks
         self.trans = (deque(), deque())          # read queue, write buffer: (req, bank, row, t)
+        self.trans_banks: tuple[dict, dict] = ({}, {})     # per queue: bank -> entries
         self.cmdq: dict[int, list] = {}          # bank -> [(req, row, is_write, t)], bank_queue deep
         self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
@@ -81,6 +83,8 @@ class ChannelController:
         if not self.has_work():
             self.now = max(self.now, clock + 1)
         self.trans[is_write].append((request, bank, row, clock))
+        count = self.trans_banks[is_write]
+        count[bank] = count.get(bank, 0) + 1
         self.move_blocked = False
 
     def end_of_stream(self) -> None:
@@ -102,43 +106,81 @@ class ChannelController:
         the first in queue order (arrived before ``clock``) whose bank queue has room."""
         if self.move_blocked:       # nothing changed since the last scan found no room
             return
+        cmdq, depth = self.cmdq, self.t.bank_queue
         while self.moved_until < clock:
             if not self.draining and self._drain_due():
                 self.draining = len(self.trans[1])
-            source = self.trans[1] if self.draining else self.trans[0]
-            for entry in source:
-                if entry[3] >= clock:
-                    return
-                queue = self.cmdq.get(entry[1])
-                if queue is None or len(queue) < self.t.bank_queue:
-                    break
-            else:
+            is_write = bool(self.draining)
+            source = self.trans[is_write]
+            if not source:
                 self.move_blocked = True
                 return
-            source.remove(entry)
+            entry = source[0]
+            if entry[3] >= clock:
+                return
+            queue = cmdq.get(entry[1])
+            if queue is None or len(queue) < depth:
+                source.popleft()            # the head moves: the common case
+            else:
+                index = self._first_with_room(source, clock, is_write)
+                if index is None:
+                    return
+                entry = source[index]
+                del source[index]
+                queue = cmdq.get(entry[1])
+            count = self.trans_banks[is_write]
+            count[entry[1]] -= 1
+            if not count[entry[1]]:
+                del count[entry[1]]
             if queue is None:
-                queue = self.cmdq[entry[1]] = []
-            queue.append((entry[0], entry[2], source is self.trans[1], entry[3]))
+                queue = cmdq[entry[1]] = []
+            queue.append((entry[0], entry[2], is_write, entry[3]))
             self.cache.pop(entry[1], None)
             if self.draining:
                 self.draining -= 1
             self.moved_until += 1
         self.moved_until = clock
 
+    def _first_with_room(self, source: deque, clock: int, is_write: bool):
+        """Index of the first entry whose bank queue has room (None: no move now; when
+        no bank with waiting entries has room, none can move until a queue changes)."""
+        cmdq, depth = self.cmdq, self.t.bank_queue
+        waiting = self.trans_banks[is_write]
+        if len(waiting) <= 2:       # streams: a long queue on one or two full banks
+            for bank in waiting:
+                queue = cmdq.get(bank)
+                if queue is None or len(queue) < depth:
+                    break
+            else:
+                self.move_blocked = True
+                return None
+        for index, entry in enumerate(source):
+            if entry[3] >= clock:
+                return None
+            queue = cmdq.get(entry[1])
+            if queue is None or len(queue) < depth:
+                return index
+        self.move_blocked = True
+        return None
+
     # -- refresh --------------------------------------------------------------------
 
     def epoch(self, rank: int, clock: int) -> int:
         """Refreshes rank ``rank`` has started by ``clock``."""
-        first = (rank + 1) * (self.t.refi // self.t.ranks)
-        return 0 if clock < first else (clock - first) // self.t.refi + 1
+        since = clock - self.ref_first[rank]
+        return 0 if since < 0 else since // self.t.refi + 1
 
     def _refresh_end(self, rank: int, epoch: int) -> int:
         """The clock refresh number ``epoch`` (from 1) of ``rank`` releases it."""
-        start = (rank + 1) * (self.t.refi // self.t.ranks) + (epoch - 1) * self.t.refi
-        return start + self.t.rfc if epoch else 0
+        return self.ref_first[rank] + (epoch - 1) * self.t.refi + self.t.rfc if epoch else 0
 
     def _after_refresh(self, rank: int, clock: int) -> int:
-        return max(clock, self._refresh_end(rank, self.epoch(rank, clock)))
+        """``clock``, or the end of the refresh of ``rank`` that covers it."""
+        first = self.ref_first[rank]
+        if clock < first:
+            return clock
+        end = clock - (clock - first) % self.t.refi + self.t.rfc
+        return end if end > clock else clock
 
     # -- one decision ---------------------------------------------------------------
 
@@ -239,9 +281,12 @@ class ChannelController:
 
     def _choose(self, now: int):
         """The bank and request whose column command can issue first (None if none)."""
-        t, cache = self.t, self.cache
-        per_rank, per_group = self.per_rank, self.per_group
-        epochs = [self.epoch(r, now) for r in range(t.ranks)]
+        t, cache, bank_part = self.t, self.cache, self._bank_part
+        per_rank, per_group, rcd = self.per_rank, self.per_group, t.rcd
+        if t.ranks == 1:
+            epochs = (self.epoch(0, now),)
+        else:
+            epochs = [self.epoch(r, now) for r in range(t.ranks)]
         floors: dict[int, int] = {}     # per bank group: rank-wide ACT limits as a column clock
         buses: dict[tuple[int, bool], int] = {}     # per (bank group, is write)
         # no column command can issue before the bus allows the closest successor
@@ -251,17 +296,17 @@ class ChannelController:
             epoch = epochs[bank // per_rank]
             cached = cache.get(bank)
             if cached is None or cached[0] != epoch:
-                cached = cache[bank] = (epoch, *self._bank_part(bank, queue, now))
+                cached = cache[bank] = (epoch, *bank_part(bank, queue, now))
             _, entry, hit, col = cached
             if not hit:
-                col += t.rcd
+                col += rcd
                 group = bank // per_group
                 floor = floors.get(group)
                 if floor is None:
                     rank = group // t.bank_groups
                     floor = floors[group] = max(
                         self.act_rank[rank] + t.rrd_s, self.act_group[group] + t.rrd_l,
-                        self.faw[rank][0] + t.faw) + t.rcd
+                        self.faw[rank][0] + t.faw) + rcd
                 if floor > col:
                     col = floor
             if col < best_col:

@@ -8,6 +8,7 @@ a scalar path in plain Python (``access_one``) that gives the same result.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -71,9 +72,34 @@ class _Rows(NamedTuple):
     """Row-buffer outcome of one transaction, per period position (bank)."""
 
     first_kind: np.ndarray   # 0 hit, 1 miss, 2 conflict, of the bank's first block
+    kind_list: list[int]     # the same as plain ints (read a few at a time)
     activations: np.ndarray
-    conflicts: np.ndarray
+    conflicts: np.ndarray | int   # an int: the same in every used bank (all are used)
     blocks: np.ndarray
+    used_per_channel: list[int]
+
+
+class _Shape(NamedTuple):
+    """Which period positions a transaction uses, from its first and last grid positions."""
+
+    first_period: np.ndarray   # its first block is in the second grid row
+    after_last: np.ndarray     # its last block is in the next-to-last grid row
+    edges: np.ndarray          # first_period + after_last: blocks = periods - edges
+    used: np.ndarray
+    all_used: bool
+    used_per_channel: list[int]
+
+
+@lru_cache(maxsize=8192)
+def _shape(period_blocks: int, channels: int, first_pos: int, last_pos: int,
+           periods_class: int) -> _Shape:
+    """``period_masks`` and what the model derives from them, cached per tile shape."""
+    first_period, after_last, used, all_used = period_masks(
+        period_blocks, first_pos, last_pos, periods_class)
+    edges = first_period + after_last
+    edges.setflags(write=False)
+    per_channel = used.reshape(-1, channels).sum(axis=0).tolist()
+    return _Shape(first_period, after_last, edges, used, all_used, per_channel)
 
 
 class BankedModel:
@@ -90,19 +116,20 @@ class BankedModel:
         self._group_work = (full * c.ccd_l, max(full * c.ccd_l, c.rrd_l))
         self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
         sizes = self._state.sizes
-        self._server_channel = np.arange(sum(sizes)) % preset.channels
         self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
         self._kind_key = 3 * self.address_map.layout.channel
+        self._full_bursts = full
 
     def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:
         st, ch_n, arr = self._state, self.preset.channels, float(arrival)
-        chans = sp.channels
+        chans, bus_free, skip = sp.channels, st.bus_free, self.refresh.skip_one
+        lookahead = self.lookahead_cycles
         start, epoch, ready = [arr] * ch_n, [0] * ch_n, [arr] * ch_n
         for ch in chans:
-            free = st.bus_free[ch]
-            start[ch], epoch[ch] = self.refresh.skip_one(max(free, arr))
+            free = bus_free[ch]
+            start[ch], epoch[ch] = skip(max(free, arr))
             # the controller prepares rows only for requests within its lookahead
-            ready[ch] = max(arr, free - self.lookahead_cycles)
+            ready[ch] = max(arr, free - lookahead)
         rows = self._classify(sp, epoch, chans)
         aux = self._serve_servers(sp, rows, ready)
         return self._reserve_buses(sp, chans, rows, (start, ready, aux), is_read)
@@ -111,24 +138,32 @@ class BankedModel:
                        times: tuple[list[float], list[float], list[float]],
                        is_read: bool) -> Schedule:
         """Each touched channel's data bus, once its other servers (``aux``) are known."""
-        st, c, ref, ch_n = self._state, self.cycles, self.refresh, self.preset.channels
+        st, c, ch_n = self._state, self.cycles, self.preset.channels
         start, ready, aux = times
         switches = self._rank_switches(sp, chans)
-        bursts = sp.bursts
-        first_kind = rows.first_kind[sp.head_pos].tolist()
+        bursts, bus_free, exact = sp.bursts, st.bus_free, self.refresh.advance_exact
+        kind, prefix, t_burst, rtrs = rows.kind_list, self._first_prefix, c.burst, c.rtrs
+        head_pos = sp.head_pos
         end, busy = [0.0] * ch_n, [0.0] * ch_n
         for ch in chans:
-            work = bursts[ch] * c.burst + switches[ch] * c.rtrs
-            end[ch] = st.bus_free[ch] = max(
-                max(ref.advance_exact(start[ch], work), aux[ch]),
-                ready[ch] + self._first_prefix[first_kind[ch]] + work)
+            work = bursts[ch] * t_burst + switches[ch] * rtrs
+            end[ch] = bus_free[ch] = max(max(exact(start[ch], work), aux[ch]),
+                                         ready[ch] + prefix[kind[head_pos[ch]]] + work)
             busy[ch] = work
-        done = [t + max(c.hit - c.burst, 0.0) for t in end] if is_read else end
+        if is_read:
+            tail = max(c.hit - t_burst, 0.0)
+            done = [t + tail for t in end]
+        else:
+            done = end
         # per channel: first blocks by kind (3 * channel + kind), and later row crossings
         kinds = np.bincount(rows.first_kind + self._kind_key, minlength=3 * ch_n).tolist()
-        crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
         misses = kinds[1::3]
-        conflicts = [k + int(x) for k, x in zip(kinds[2::3], crossings)]
+        if isinstance(rows.conflicts, int):   # the same crossings in every used bank
+            d, used = rows.conflicts, rows.used_per_channel
+            conflicts = [k + d * n for k, n in zip(kinds[2::3], used)]
+        else:
+            crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
+            conflicts = [k + int(x) for k, x in zip(kinds[2::3], crossings)]
         hits = [b - m - k for b, m, k in zip(bursts, misses, conflicts)]
         return Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
 
@@ -177,25 +212,28 @@ class BankedModel:
         conflicts exactly when it crosses into the next DRAM row.
         """
         st = self._state
-        first_period, after_last, used, all_used = period_masks(
-            len(st.open_row), sp.first_pos, sp.last_pos, min(sp.periods, 3))
-        blocks = sp.periods - (first_period + after_last)
-        row_first, row_last = self._grid_rows(sp, first_period, after_last)
+        shape = _shape(len(st.open_row), self.preset.channels, sp.first_pos, sp.last_pos,
+                       min(sp.periods, 3))
+        blocks = sp.periods - shape.edges
+        row_first, row_last = self._grid_rows(sp, shape.first_period, shape.after_last)
         # channels almost always share their refresh epoch: then one number serves all banks
         epochs = {epoch[ch] for ch in chans}
         bank_epoch = (epochs.pop() if len(epochs) == 1
                       else np.array(epoch)[self.address_map.layout.channel])
         open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
         # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
-        if all_used:
+        used = shape.used
+        if shape.all_used:
             kind = (open_now != row_first) * (1 + (open_now >= 0))
             st.open_row[:], st.row_epoch[:] = row_last, bank_epoch
         else:
             kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
             np.copyto(st.open_row, row_last, where=used)
             np.copyto(st.row_epoch, bank_epoch, where=used)
-        conflicts = used * (row_last - row_first)
-        return _Rows(kind, (kind > 0) + conflicts, conflicts, blocks)
+        uniform = shape.all_used and isinstance(row_first, int) and isinstance(row_last, int)
+        conflicts = row_last - row_first if uniform else used * (row_last - row_first)
+        return _Rows(kind, kind.tolist(), (kind > 0) + conflicts, conflicts, blocks,
+                     shape.used_per_channel)
 
     def _grid_rows(self, sp: Span, first_period: np.ndarray,
                    after_last: np.ndarray) -> tuple[Any, Any]:
@@ -209,7 +247,7 @@ class BankedModel:
 
     def _serve_servers(self, sp: Span, rows: _Rows, ready: list[float]) -> list[float]:
         """Per channel: when the ranks, bank groups and banks finish their share."""
-        c, st, lay = self.cycles, self._state, self.address_map.layout
+        c, st, lay, ch_n = self.cycles, self._state, self.address_map.layout, self.preset.channels
         acts = rows.activations
         plain, activating = self._group_work
         group_work = (rows.blocks - acts) * plain + acts * activating
@@ -218,26 +256,29 @@ class BankedModel:
         work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
                                np.bincount(lay.group, group_work, groups), acts * c.rc))
         used = work > 0
-        ready_at = np.array(ready)[self._server_channel]
-        finish = self.refresh.advance(np.maximum(st.free, ready_at), work)
+        # servers are keyed ``... * channels + channel``: a row of ``channels`` per server
+        start = np.maximum(st.free.reshape(-1, ch_n), np.array(ready)).reshape(-1)
+        finish = self.refresh.advance(start, work)
         np.copyto(st.free, finish, where=used)
         bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
-        return bound.reshape(-1, self.preset.channels).max(axis=0, initial=0.0).tolist()
+        return bound.reshape(-1, ch_n).max(axis=0, initial=0.0).tolist()
 
     def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
         """Correct the group work of the first and last blocks, which may be partial."""
-        c, full = self.cycles, self.address_map.interleave_bytes // self.preset.burst_bytes
-        edges = [(sp.first_pos, sp.head_bursts, rows.first_kind[sp.first_pos] > 0)]
-        if sp.last > sp.first:
-            if rows.blocks[sp.last_pos] == 1:
-                act = rows.first_kind[sp.last_pos] > 0
+        c, full = self.cycles, self._full_bursts
+        kind = rows.kind_list
+        if sp.head_bursts != full:
+            pos, act = sp.first_pos, kind[sp.first_pos] > 0
+            group_work[pos] += (max(sp.head_bursts * c.ccd_l, act * c.rrd_l)
+                                - max(full * c.ccd_l, act * c.rrd_l))
+        if sp.last > sp.first and sp.tail_bursts != full:
+            pos = sp.last_pos
+            if rows.blocks[pos] == 1:   # the bank's only block
+                act = kind[pos] > 0
             else:
                 act = (sp.period + sp.periods - 1) % self.address_map.blocks_per_row == 0
-            edges.append((sp.last_pos, sp.tail_bursts, act))
-        for pos, bursts, act in edges:
-            if bursts != full:
-                group_work[pos] += (max(bursts * c.ccd_l, act * c.rrd_l)
-                                    - max(full * c.ccd_l, act * c.rrd_l))
+            group_work[pos] += (max(sp.tail_bursts * c.ccd_l, act * c.rrd_l)
+                                - max(full * c.ccd_l, act * c.rrd_l))
 
     def _rank_switches(self, sp: Span, chans: list[int]) -> list[int]:
         """Rank switches on each touched channel's bus (into the first block, and within)."""

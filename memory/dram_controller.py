@@ -73,6 +73,7 @@ class ControllerModel:
         self.done: dict[int, int] = {}
         self.next_id = 0
         self.issued_clock, self.issued_count = -1, 0
+        self.room_wait_cycles = 0       # DMA time spent waiting for queue room (back-pressure)
         self.wake = [self.env.event() for _ in self.ctrls]
         self.room = self.env.event()
         for ch, ctrl in enumerate(self.ctrls):
@@ -115,7 +116,9 @@ class ControllerModel:
                 elif ctrl.accepts(write):
                     break
                 else:                       # queue full: the DMA waits (back-pressure)
+                    blocked = self.env.now
                     yield self.room
+                    self.room_wait_cycles += self.env.now - blocked
             self.issued_count = self.issued_count + 1 if self.issued_clock == clock else 1
             self.issued_clock = clock
             burst = self.next_id

@@ -62,7 +62,8 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
     clock = i = 0
     while i < n:
         for c in ctrls:
-            c.advance(clock, done)
+            if c.now <= clock:              # else its next decision is still ahead
+                c.advance(clock, done)
         offered = 0
         while offered < max_issue and i < n and due[i] <= clock:
             c = ctrls[chan[i]]

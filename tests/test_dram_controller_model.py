@@ -61,3 +61,29 @@ def test_sample_run_is_deterministic_and_moves_what_the_banked_model_moves():
 def test_parts_without_command_timing_are_refused():
     with pytest.raises(ConfigError, match="no command-level timing"):
         simulate(None, {"dram.model": "controller", "dram.preset": "lpddr4-3200"})
+
+
+def test_full_queues_hold_the_dma_and_show_as_memory_stall(monkeypatch):
+    """Queues of one transaction (the part's are 32): the DMAs wait far longer for room,
+    and that wait reaches the engines as memory stall in the report's stall breakdown."""
+    import memory.dram_controller as dram_controller
+    from memory import presets
+
+    models = []
+    real_init = dram_controller.ControllerModel.__init__
+
+    def recording_init(self, dram):
+        real_init(self, dram)
+        models.append(self)
+
+    monkeypatch.setattr(dram_controller.ControllerModel, "__init__", recording_init)
+    roomy = simulate(None, {"dram.model": "controller"})
+    roomy_waited = sum(m.room_wait_cycles for m in models)
+    tight = replace(HBM2.commands, read_queue=1, write_queue=1, bank_queue=1)
+    monkeypatch.setitem(presets.PRESETS, "hbm2", replace(HBM2, commands=tight))
+    models.clear()
+    full = simulate(None, {"dram.model": "controller"})
+    waited = sum(m.room_wait_cycles for m in models)
+    assert waited > roomy_waited
+    stall = lambda r: sum(e["stall_memory"] for e in r.engines.values())  # noqa: E731
+    assert stall(full) > stall(roomy) and full.total_cycles > roomy.total_cycles

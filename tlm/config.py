@@ -38,7 +38,7 @@ class ForwardEngineConfig:
     lut_entry_bits: int = 16
     lut_buffer_kib: int = 2048        # LUT storage (design-point.md); larger LUT sets are tiled
                                       # over output channels
-    input_buffer_kib: int = 4096      # spike tiles (double buffered)
+    input_buffer_kib: int = 1024      # spike tiles, double buffered (working set: design-point.md)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ class BackwardEngineConfig:
                                       # (i % lanes) | "channel" (channel % lanes): ablations
     grad_bits: int = 16
     weight_buffer_kib: int = 8192     # W resident for a whole layer if it fits, else re-streamed
-    input_buffer_kib: int = 4096      # du and h tiles
+                                      # (every size: the working-set rule of design-point.md)
+    input_buffer_kib: int = 8192      # du and h tiles
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ class WeightUpdateEngineConfig:
     skip_zero_patterns: bool = True   # skip a lookup whose spike history is zero
     lut_entry_bits: int = 16
     grad_buffer_kib: int = 8192       # dW accumulators; a larger dW spills partial sums to DRAM
-    input_buffer_kib: int = 4096      # spike-history and du tiles, weights during the update
-    output_buffer_kib: int = 2048     # updated weights awaiting write-back
+    input_buffer_kib: int = 8192      # spike-history and du tiles, weights during the update
+    output_buffer_kib: int = 8192     # updated weights awaiting write-back (= input: one apply tile)
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ class LifConfig:
     lanes: int = 1024                 # neurons updated per cycle (docs/design-point.md)
     membrane_bits: int = 16
     membrane_buffer_kib: int = 8192   # u (forward) / du carry (backward); spills to DRAM
-    input_buffer_kib: int = 2048      # o / h tiles read for the backward recursion
-    output_buffer_kib: int = 4096     # o / h / du tiles awaiting write-back
+    input_buffer_kib: int = 1024      # o / h tiles read for the backward recursion
+    output_buffer_kib: int = 8192     # o / h / du tiles awaiting write-back
 
 
 @dataclass(frozen=True)

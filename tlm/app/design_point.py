@@ -14,7 +14,9 @@ The rule, in short:
    mean over the reference workloads) per mm² it adds, if it fits the budget
    and gains at least ``MIN_GAIN``. Stop when nothing qualifies.
 3. Buffers other than the FE's LUT storage are not grown to fill the area:
-   each is sized to a named working set (docs/design-point.md).
+   each is sized to a named working set of the reference workloads, capped so
+   that the starting die fits the budget (``tlm.app.buffer_sizing``), before
+   the search.
 
 The script prints each step, the derived values, and the cheap-unit check:
 for every unit under 1 % of the die, the largest time change when it is
@@ -31,6 +33,7 @@ from typing import Callable, Mapping
 
 from reports.area import area_model
 from tlm.app.api import load_trace, run_iterations
+from tlm.app.buffer_sizing import fixed_sizes, report_rows, size_buffers
 from tlm.app.validate import REFERENCE_WORKLOADS, with_overrides
 from tlm.config import SystemConfig
 
@@ -174,16 +177,31 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in args.workloads.split(",") if n]
     traces = {n: str(ensure_trace(reference_recipe(n), args.cache)) for n in names}
     timer = trace_timer(traces)
-    cfg = SystemConfig()
     print(f"die budget {DIE_BUDGET_MM2:.1f} mm² (= {GPU_DIE_MM2:g} / {PAPER_AREA_SAVING:g})")
+    start, cap_kib, rows = size_buffers(with_overrides(SystemConfig(), START), DIE_BUDGET_MM2,
+                                        REFERENCE_WORKLOADS)
+    print(f"buffers (working sets of {', '.join(REFERENCE_WORKLOADS)}; cap {cap_kib} KiB, "
+          f"starting die {area_model(start).total_mm2:.1f} mm²):")
+    print("\n".join(report_rows(rows)))
+    cfg = SystemConfig()
+    status = _print_buffer_check(cfg, fixed_sizes(rows))
     if not args.check_only:
-        start = with_overrides(SystemConfig(), START)
         cfg, _ = derive(timer, start, lambda s: print(
             f"  double {s.knob:18} -> {s.value:>6}  ({s.reason}, +{s.gain:.1%} geomean, "
             f"die {s.die_mm2:.1f} mm²)"))
         print("derived:", ", ".join(f"{k} = {cfg.flat()[k]}" for k in UNITS))
     print(f"die {area_model(cfg).total_mm2:.1f} mm²")
-    return _print_check(cheap_unit_check(timer, cfg))
+    return _print_check(cheap_unit_check(timer, cfg)) or status
+
+
+def _print_buffer_check(cfg: SystemConfig, rule: Mapping[str, int]) -> int:
+    """0 when every default buffer size is the rule's, else 1 (and the differences)."""
+    flat = cfg.flat()
+    off = {k: (flat[k], v) for k, v in rule.items() if flat[k] != v}
+    for knob, (default, derived) in off.items():
+        print(f"  default {knob} = {default} KiB, the rule gives {derived} KiB   FAIL")
+    print("buffer defaults: " + ("the rule's" if not off else f"{len(off)} differ from the rule"))
+    return 1 if off else 0
 
 
 def _print_check(checks: list[CheapCheck]) -> int:
