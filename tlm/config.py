@@ -46,7 +46,7 @@ class BackwardEngineConfig:
     """Backward Engine: do = W^T du, dual-sparsity aware, over parallel lanes."""
 
     sparsity: str = "dual"            # "dual" | "input" | "output" | "dense"
-    lanes: int = 16384                # design rule: docs/design-point.md
+    lanes: int = 8192                 # design rule: docs/design-point.md
     macs_per_lane_per_cycle: int = 1
     lane_mapping: str = "packed"      # "packed" (h = 1 pairs dealt round-robin) | "neuron"
                                       # (i % lanes) | "channel" (channel % lanes): ablations
