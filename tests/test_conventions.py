@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,38 @@ def test_per_layer_csv_columns_are_the_same_for_every_network_and_config(
                 "bytes_written", "refetch_bytes", *(f"ops_{op}" for op in LAYER_OPS),
                 *(f"skipped_{op}" for op in LAYER_OPS)]
     assert header.splitlines()[0].split(",") == expected
+
+
+def test_trace_gen_refuses_stdout_and_says_what_it_wrote(tmp_path, capsys):
+    assert main(["trace", "gen", "--workload", "tiny-mlp", "--batch", "2", "--timesteps", "2",
+                 "-o", "-"]) == 2
+    err = capsys.readouterr().err
+    assert "-o -" in err and "stdout" in err and not Path("-").exists()
+    out = tmp_path / "t.h5"
+    assert main(["trace", "gen", "--workload", "tiny-mlp", "--batch", "2", "--timesteps", "2",
+                 "-o", str(out)]) == 0
+    assert f"wrote {out} (" in capsys.readouterr().err
+
+
+def test_dram_json_is_checked_before_the_work_and_announced(outputs, tmp_path, capsys):
+    missing = tmp_path / "no-such-folder" / "d.json"
+    assert main(["dram", str(outputs["requests"]), "--json", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(missing) in err and "does not exist" in err
+    target = tmp_path / "d.json"
+    assert main(["dram", str(outputs["requests"]), "--json", str(target)]) == 0
+    assert f"wrote {target} (" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_is_a_quiet_exit_not_a_traceback(tiny_trace):
+    """`h2learn trace check T | head -0`: the reader has left before anything is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as usual
+    try:
+        run = subprocess.run([sys.executable, "-m", "tlm", "trace", "check", str(tiny_trace)],
+                             stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
+    assert run.returncode != 0

@@ -264,3 +264,14 @@ def test_a_journal_from_before_content_keys_is_stale_not_resumed(tmp_path: Path)
     calls: list[str] = []
     outcome = run_sweep(spec, tmp_path, runner=fake_runner(calls))
     assert len(calls) == 2 and outcome.resumed == 0 and outcome.stale == 1
+
+
+def test_an_out_folder_that_cannot_be_written_and_a_binary_sweep_file_are_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["sweep", "--grid", "fe.lut_k=2,4", "--out", "/proc/h2learn-sweep"]) == 2
+    assert "cannot write there" in capsys.readouterr().err
+    binary = tmp_path / "sweep.toml"
+    binary.write_bytes(bytes(range(256)))
+    assert main(["sweep", "--sweep-file", str(binary), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not UTF-8" in err

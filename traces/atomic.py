@@ -27,6 +27,7 @@ import errno
 import os
 import secrets
 import stat
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -39,6 +40,13 @@ def default_file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def say_wrote(path: str | os.PathLike[str]) -> None:
+    """One "wrote PATH (size)" line on stderr per file written (stdout may carry data)."""
+    size_bytes = Path(path).stat().st_size
+    size = f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{size_bytes / 1e3:.1f} kB"
+    print(f"wrote {os.fspath(path)} ({size})", file=sys.stderr)
 
 
 def _refuse(code: int, reason: str, path: str | os.PathLike[str]) -> OSError:

@@ -9,6 +9,7 @@ exit code 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from types import ModuleType
 
@@ -134,10 +135,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe must surface here, not at interpreter exit
+        return status
     except KeyboardInterrupt:
         print("h2learn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `h2learn ... | head`: the reader left; stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -141,6 +141,13 @@ def check_out_dir(out_dir: str | os.PathLike) -> None:
     existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise SweepError(f"--out {out_dir}: folder {existing} is not writable")
+    try:  # permissions do not tell everything (/proc, a read-only mount): try it
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".h2learn-write-check-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise SweepError(f"--out {out_dir}: cannot write there ({exc.strerror or exc})") from None
 
 
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, jobs: int = 1,

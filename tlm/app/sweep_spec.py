@@ -19,9 +19,12 @@ from tlm.app.sweep_keys import (SAMPLE_TRACE, absolute, effective_config, full_k
                                 point_key, tool_identity, trace_content)
 from tlm.config import SystemConfig, flatten
 from tlm.topology import ENGINE_NAMES
+from traces.files import read_regular_text
 
 Record = dict[str, Any]
 RunPoint = Callable[["SweepPoint"], Record]
+
+SWEEP_FILE_MAX_BYTES = 1 << 20  # a sweep file is a few lines; /dev/zero is not one
 
 
 def _share(activity: dict[str, int], state: str) -> float:
@@ -121,9 +124,11 @@ def load_sweep_file(path: str | os.PathLike) -> SweepSpec:
     """
     source = Path(path)
     try:
-        tree = tomllib.loads(source.read_text())
+        tree = tomllib.loads(read_regular_text(source, SWEEP_FILE_MAX_BYTES))
     except OSError as exc:
         raise SweepError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise SweepError(f"{path}: not a TOML sweep file (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{path}: not valid TOML ({exc})") from None
     unknown = sorted(set(tree) - {"traces", "config", "grid", "set"})

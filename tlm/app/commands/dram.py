@@ -23,6 +23,7 @@ from memory.stream_file import StreamFileError, read_stream
 from memory.stream_stats import summarize
 from reports.export import write_atomic
 from reports.tables import data_table
+from traces.atomic import check_target, say_wrote
 from tlm.app.commands.config import add_config_options
 from tlm.config import ConfigError, load_config
 
@@ -60,8 +61,13 @@ def run_dram(args: argparse.Namespace) -> int:
     try:
         part, amap, name = build(args)
         requests = read_stream(args.stream)
+        if args.json and args.json != "-":
+            check_target(args.json)  # before the work, naming the user's path
     except (ConfigError, DramConfigError, DramModeError, StreamFileError) as exc:
         print(f"h2learn: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"h2learn: error: {args.json}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2
     result = run_stream(part, amap, requests.addresses, requests.is_write, requests.issue,
                         request_bytes=args.request_bytes)
@@ -70,7 +76,13 @@ def run_dram(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(summary, indent=1) + "\n")
         return 0
     if args.json:
-        write_atomic(args.json, json.dumps(summary, indent=1) + "\n")
+        try:
+            write_atomic(args.json, json.dumps(summary, indent=1) + "\n")
+        except OSError as exc:
+            print(f"h2learn: error: {args.json}: cannot write: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
+        say_wrote(args.json)
     render(summary, Console())
     return 0
 

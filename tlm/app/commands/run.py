@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from tlm.app.commands.config import add_config_options, resolve
 from tlm.config import ConfigError
-from traces.atomic import check_target
+from traces.atomic import check_target, say_wrote
 from traces.errors import TraceError
 
 if TYPE_CHECKING:
@@ -141,13 +141,6 @@ def write_and_say(path: str, data: str | bytes) -> None:
     from reports.export import write_atomic
     write_atomic(path, data)
     say_wrote(path)
-
-
-def say_wrote(path: str) -> None:
-    """One "wrote PATH (size)" line on stderr per file written."""
-    size_bytes = Path(path).stat().st_size
-    size = f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{size_bytes / 1e3:.1f} kB"
-    print(f"wrote {path} ({size})", file=sys.stderr)
 
 
 def emit(args: argparse.Namespace, results: Results) -> int:

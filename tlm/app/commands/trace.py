@@ -33,7 +33,7 @@ from traces.recipes import make_trace, reference_recipe
 from traces.synthetic import LayerRates, SyntheticParams, generate_trace
 from traces.validate import validate_trace
 from traces.workloads import Workload, get_workload
-from traces.atomic import check_target
+from traces.atomic import check_target, say_wrote
 from traces.writer import TraceWriter, header_for_workload
 
 EXIT_OK, EXIT_ERROR = 0, 2
@@ -195,6 +195,8 @@ def _check_memory(args: argparse.Namespace, workload: Workload) -> None:
 def handle_gen(args: argparse.Namespace) -> int:
     try:
         _check_sizes(args)
+        if args.output == "-":
+            raise ValueError("-o -: a trace is an HDF5 file and cannot go to stdout; give a PATH.h5")
         check_target(args.output)  # a directory or a FIFO is an error before any work
         if args.network and Path(args.network).resolve() == Path(args.output).resolve():
             raise ValueError(f"-o {args.output}: is the --network input; refusing to overwrite it")
@@ -210,6 +212,7 @@ def handle_gen(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{args.output}: cannot write: {exc.strerror or exc}")
+    say_wrote(args.output)
     return EXIT_OK
 
 
