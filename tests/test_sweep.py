@@ -275,3 +275,11 @@ def test_an_out_folder_that_cannot_be_written_and_a_binary_sweep_file_are_one_li
     assert main(["sweep", "--sweep-file", str(binary), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not UTF-8" in err
+
+
+def test_a_sweep_says_which_files_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "s"
+    assert main(["sweep", "--grid", "fe.lut_k=2,4", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    for name in ("points.jsonl", "points.csv"):
+        assert f"wrote {out / name} (" in err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -23,6 +24,7 @@ from tlm.app.api import load_trace
 from tlm.config import ConfigError
 from tlm.app.sweep import (METRICS, SweepError, SweepOutcome, SweepSpec, add_dimension,
                        load_sweep_file, parse_grid_option, run_sweep)
+from traces.atomic import say_wrote
 from traces.errors import TraceError
 
 
@@ -98,6 +100,9 @@ def sweep(args: argparse.Namespace) -> int:
     view = sweep_view(outcome.records, list(spec.grid), spec.dimensions(), args.metric)
     render_sweep(view, console, title=f"Sweep ranked by {args.metric}")
     console.print(summary(outcome, args.out))
+    for name in ("points.jsonl", "points.csv"):
+        if (Path(args.out) / name).is_file():
+            say_wrote(Path(args.out) / name)
     return 1 if outcome.failed else 0
 
 
