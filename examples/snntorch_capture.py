@@ -1,6 +1,6 @@
 """Train a small convolutional SNN with snnTorch on event data and capture one iteration.
 
-    python examples/snntorch_capture.py -o snn.h5 [--data-dir N-MNIST-DIR]
+    python examples/snntorch_capture.py -o snn.h5 [--data-dir TONIC-DIR]
     h2learn trace check snn.h5 && h2learn run snn.h5
 
 The model, loss and optimizer are ordinary snnTorch; ``capture_step`` wraps the
@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from snntorch import functional as SF  # noqa: E402
 from snntorch import surrogate  # noqa: E402
 
-from examples._data import add_arguments, batches, dataset_name  # noqa: E402
+from examples._data import Inputs, add_arguments  # noqa: E402
 from traces.capture import capture_step  # noqa: E402
 
 
@@ -37,20 +37,21 @@ def lif() -> snn.Leaky:
                      spike_grad=RECT)
 
 
-def model() -> torch.nn.Sequential:
+def model(classes: int = 10) -> torch.nn.Sequential:
     return torch.nn.Sequential(
         torch.nn.Conv2d(2, 8, 3, padding=1, bias=False), lif(), torch.nn.AvgPool2d(2), lif(),
         torch.nn.Conv2d(8, 16, 3, padding=1, bias=False), lif(), torch.nn.AvgPool2d(2), lif(),
-        torch.nn.Flatten(), torch.nn.Linear(16 * 8 * 8, 10, bias=False), lif())
+        torch.nn.Flatten(), torch.nn.Linear(16 * 8 * 8, classes, bias=False), lif())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args()
+    inputs = Inputs(args)
     torch.manual_seed(args.seed)
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    net = model()
+    net = model(inputs.classes)
     with torch.no_grad():
         for p in net.parameters():
             p.mul_(INIT_GAIN)
@@ -68,14 +69,14 @@ def main() -> int:
         optimizer.step()
         return loss
 
-    data = list(batches(args))
+    data = list(inputs.batches())
     for i, (spikes, labels) in enumerate(data[:-1]):
         loss = step(torch.as_tensor(spikes, dtype=torch.float32), torch.as_tensor(labels))
         print(f"iteration {i}: loss {float(loss.detach()):.4f}")
     spikes, labels = data[-1]
     captured = capture_step(net, torch.as_tensor(spikes, dtype=torch.float32),
                             lambda x: step(x, torch.as_tensor(labels)), name="snntorch-cnn")
-    captured.write(args.output, dataset=dataset_name(args), iteration=len(data) - 1)
+    captured.write(args.output, dataset=inputs.name, iteration=len(data) - 1)
     print(f"iteration {len(data) - 1}: loss {captured.loss:.4f}, captured -> {args.output}")
     return 0
 

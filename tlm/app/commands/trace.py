@@ -104,6 +104,12 @@ def _add_gen(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--train-iterations", type=int, metavar="N",
                      help="trainer: iterations trained; the last --iterations are recorded "
                           "(default: --iterations)")
+    gen.add_argument("--data-dir", metavar="DIR",
+                     help="trainer: train on a downloaded N-MNIST or DVS-Gesture copy (tonic's "
+                          "save_to folder), framed by tonic to the input size and T, instead "
+                          "of the project's rendered digits (needs tonic)")
+    gen.add_argument("--dataset", choices=("nmnist", "dvsgesture"),
+                     help="--data-dir: which dataset, when DIR holds both")
     rates = gen.add_argument_group("synthetic rates (override the defaults / network file)")
     for name, text in RATE_HELP.items():
         rates.add_argument(f"--{name}", type=float, metavar="X", help=text)
@@ -170,6 +176,11 @@ def _check_sizes(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if (args.data_dir or args.dataset) and args.source != "trainer":
+        raise ValueError(f"--data-dir and --dataset need --source trainer (--source "
+                         f"{args.source} reads no dataset)")
+    if args.dataset and not args.data_dir:
+        raise ValueError("--dataset needs --data-dir DIR")
     if args.train_iterations is not None and args.train_iterations < args.iterations:
         raise ValueError(f"--train-iterations ({args.train_iterations}) must be at least "
                          f"--iterations ({args.iterations})")
@@ -239,13 +250,30 @@ def _gen_trainer(args: argparse.Namespace, workload: Workload) -> None:
 
     trained = args.train_iterations or args.iterations
     record = range(trained - args.iterations, trained)
+    recordings = _recordings(args) if args.data_dir else None
+    if recordings is not None:
+        workload = replace(workload, dataset=recordings.dataset.title)
     header = header_for_workload(workload, producer=TRAINER_PRODUCER, batch=args.batch,
                                  timesteps=args.timesteps)
-    with _progress("training", trained) as advance, TraceWriter(args.output, header) as writer:
+    with _progress("training", trained) as advance:
+        # the run is set up (data checked against the network) before the output is opened
         run = train(workload, batch=args.batch, timesteps=args.timesteps, iterations=trained,
-                    record=record, seed=args.seed, progress=lambda i, loss, acc: advance(1))
-        for rec in run:
-            writer.write_iteration(rec.iteration, rec.layers, loss=rec.loss, accuracy=rec.accuracy)
+                    record=record, seed=args.seed, progress=lambda i, loss, acc: advance(1),
+                    recordings=recordings)
+        with TraceWriter(args.output, header) as writer:
+            for rec in run:
+                writer.write_iteration(rec.iteration, rec.layers, loss=rec.loss,
+                                       accuracy=rec.accuracy)
+
+
+def _recordings(args: argparse.Namespace):
+    """The downloaded dataset --data-dir points at (tonic is the optional extra)."""
+    try:
+        import tonic  # noqa: F401
+    except ImportError:
+        raise ValueError("--data-dir needs tonic: pip install -e '.[capture]'") from None
+    from traces.events import find_recordings
+    return find_recordings(args.data_dir, args.dataset)
 
 
 def handle_check(args: argparse.Namespace) -> int:
