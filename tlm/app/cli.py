@@ -113,13 +113,15 @@ def first_command(argv: list[str]) -> str | None:
 
 
 def tolerate_narrow_encodings() -> None:
-    """Print '?' for what the terminal's encoding (e.g. PYTHONIOENCODING=ascii) cannot show.
+    """Print '?' for what the output's encoding cannot show.
 
-    The reports use ×, ·, box drawing and sparklines; an encoding error on output
-    would otherwise be a traceback after the work is done.
+    The reports use ×, ·, box drawing and sparklines (PYTHONIOENCODING=ascii
+    cannot show them), and a name read from a damaged file may hold undecodable
+    bytes (surrogates, which not even UTF-8 can write); an encoding error on
+    output would otherwise be a traceback after the work is done.
     """
     for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure") and not str(stream.encoding).lower().startswith("utf"):
+        if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
 
 
