@@ -29,6 +29,7 @@ import numpy as np
 from traces import schema
 from traces.errors import TraceError
 from traces.network import LayerSpec, Network
+from traces.probe import probe_metadata
 from traces.structure import check_structure, tensor_shape
 from traces.workloads import NeuronConstants
 
@@ -135,9 +136,11 @@ def expected_shape(meta: TraceMeta, spec: LayerSpec, tensor: str) -> tuple[tuple
 class TraceReader:
     """An open trace file; use ``open_trace``."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], probe: bool = True) -> None:
         self.path = Path(path)
         self._file = str(self.path)
+        if probe:  # damaged metadata can crash or hang libhdf5 itself: open in a child first
+            probe_metadata(self.path, lambda: TraceReader(self.path, probe=False).close())
         self._h5 = open_file(self.path)
         try:
             self.meta = load_meta(self._file, self._h5)

@@ -24,6 +24,7 @@ import numpy as np
 
 from traces.errors import TraceError
 from traces.atomic import atomic_path
+from traces.probe import probe_metadata
 from traces.txcheck import TableSpec, check_header, check_tables, header_digest
 
 SCHEMA_NAME = "h2learn-tx-stream"
@@ -104,12 +105,16 @@ def _read_table(file: str, where: str, group: h5py.Group, name: str) -> np.ndarr
     return dataset[()]
 
 
-def _open(path: str | os.PathLike) -> h5py.File:
+def _open(path: str | os.PathLike, probe: bool = True) -> h5py.File:
     if not Path(path).exists():
         raise TraceError(str(path), "file", "no such file")
     if not Path(path).is_file():  # a FIFO would block h5py's open forever
         raise TraceError(str(path), "file", "not a regular file")
     try:
+        if not h5py.is_hdf5(path):
+            raise OSError("no HDF5 signature")
+        if probe:  # damaged metadata can crash or hang libhdf5 itself: open in a child first
+            probe_metadata(path, lambda: _header(path, _open(path, probe=False)))
         h5 = h5py.File(path, "r")
     except OSError:
         raise TraceError(str(path), "file", "not an HDF5 file (or truncated)") from None
