@@ -36,7 +36,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -57,6 +56,7 @@ import tlm.app.commands.run  # noqa: E402,F401
 import tlm.app.commands.trace  # noqa: E402,F401
 import traces.validate  # noqa: E402,F401
 from tlm.app.cli import main as cli_main  # noqa: E402
+from traces.probe import wait_child  # noqa: E402
 from traces.synthetic import SyntheticParams, generate_trace  # noqa: E402
 from traces.workloads import get_workload  # noqa: E402
 
@@ -91,16 +91,9 @@ def run_cli(argv: list[str], timeout_s: float, workdir: Path) -> str:
                 except (OSError, ValueError):
                     pass
             os._exit(code)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "hang"
-        time.sleep(0.002)
+    status = wait_child(pid, timeout_s)
+    if status is None:
+        return "hang"
     code = os.waitstatus_to_exitcode(status)
     text = err_path.read_text(errors="replace") if err_path.exists() else ""
     if os.environ.get("H2LEARN_FUZZ_SHOW") and code != 0:

@@ -52,6 +52,21 @@ def _child(path: str, opener: Callable[[], object] | None) -> None:
     os._exit(0)
 
 
+def wait_child(pid: int, timeout_s: float) -> int | None:
+    """The child's wait status, or None after killing it at ``timeout_s``."""
+    deadline, pause_s = time.monotonic() + timeout_s, 0.0005
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(pause_s)
+        pause_s = min(pause_s * 2, 0.05)
+
+
 def probe_metadata(path: str | os.PathLike[str], opener: Callable[[], object] | None = None
                    ) -> None:
     """Raise TraceError if reading the file's metadata, or ``opener()``, crashes or hangs
@@ -69,18 +84,10 @@ def probe_metadata(path: str | os.PathLike[str], opener: Callable[[], object] | 
     pid = os.fork()
     if pid == 0:
         _child(file, opener)
-    deadline, pause_s = time.monotonic() + PROBE_TIMEOUT_S, 0.0005
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise TraceError(file, "/", "damaged HDF5 metadata: the HDF5 library did not "
-                             f"finish reading it in {PROBE_TIMEOUT_S:.0f} s")
-        time.sleep(pause_s)
-        pause_s = min(pause_s * 2, 0.05)
+    status = wait_child(pid, PROBE_TIMEOUT_S)
+    if status is None:
+        raise TraceError(file, "/", "damaged HDF5 metadata: the HDF5 library did not "
+                         f"finish reading it in {PROBE_TIMEOUT_S:.0f} s")
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         raise TraceError(file, "/", f"damaged HDF5 metadata: the HDF5 library crashed "
