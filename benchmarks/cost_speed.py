@@ -144,6 +144,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, as on the h2learn command line")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     cfg = load_config(None, args.set)
     baseline = load_baseline(args.baseline)
     for path in args.traces:

@@ -116,6 +116,8 @@ def main() -> int:
                         help="only this stream (repeatable)")
     parser.add_argument("--json", metavar="PATH", help="also write the points as JSON")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     reference = json.loads(REFERENCE.read_text())["configs"]
     points = []
     for config in args.config or CONFIGS:

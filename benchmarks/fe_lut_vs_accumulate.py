@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("trace")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     lut_cfg = load_config(overrides=args.set)
     acc_cfg = load_config(overrides=args.set + ["fe.mode=accumulate"])
     with load_trace(args.trace) as reader:

@@ -343,6 +343,8 @@ def main() -> int:
     parser.add_argument("--combine", nargs="+", metavar="COUNTS",
                         help="only add up --counts files of earlier parts and print the table")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     if args.combine:
         table = combine(args.combine)
         print(render(table))

@@ -76,6 +76,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=list(NETWORKS), default=list(NETWORKS))
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "h2learn-bench")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     args.cache.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'network':<19}{'T':>3}{'B':>4}{'trace MB':>9}{'wall s':>8}{'CPU s':>7}{'RSS MiB':>8}"

@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "h2learn-bench")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     args.cache.mkdir(parents=True, exist_ok=True)
     print(f"{'workload':<18}{'wall s':>8}{'cycles':>14}{'events':>10}{'events/s':>10}"
           f"{'Mcycles/s':>11}{'peak MB':>9}")

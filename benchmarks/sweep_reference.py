@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "h2learn-bench")
     parser.add_argument("--out", type=Path, help="sweep folder (default: a temporary one)")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     args.cache.mkdir(parents=True, exist_ok=True)
     traces = [str(make_trace(w, args.cache)) for w in WORKLOADS]
     spec = SweepSpec(traces=list(traces), grid={k: list(v) for k, v in GRID.items()})

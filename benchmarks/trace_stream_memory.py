@@ -62,6 +62,8 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=1)
     parser.add_argument("--batch", type=int)
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     workload = get_workload(args.workload)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.h5"

@@ -163,6 +163,7 @@ def test_json_carries_predictions_hashes_effective_config_and_ablations(tmp_path
     report = json.loads(capsys.readouterr().out)
     workload, = report["workloads"]
     assert len(workload["trace_content_sha256"]) == 64
+    assert report["producer"]["name"] == "h2learn-tlm" and "git_commit" in report["producer"]
     assert workload["power_density_w_per_mm2"] > 0 and workload["speedup"] > 0
     assert report["config"]["dram.channels"] > 0 and report["config"]["dram.latency_ns"] >= 0
     variants = {a["variant"] for a in report["ablations"]}

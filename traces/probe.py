@@ -16,6 +16,7 @@ dataset or attribute. Without ``os.fork`` (Windows), or where other threads run
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import stat
@@ -43,6 +44,9 @@ def _read_metadata(path: str) -> None:
 
 
 def _child(path: str, opener: Callable[[], object] | None) -> None:
+    # a crash here is expected and reported by the parent as one line: no dump from
+    # faulthandler (PYTHONFAULTHANDLER, pytest) on the user's terminal
+    faulthandler.disable()
     for step in (lambda: _read_metadata(path), opener):
         try:
             if step is not None:

@@ -16,6 +16,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from reports.provenance import producer
 from reports.tables import data_table
 from tlm.app.plausibility import SensitivityRow, ablation_check_name
 from tlm.app.sweep_view import bar_text
@@ -162,6 +163,7 @@ def validation_json(v: Validation, ablations: list[AblationRow], sweeps: list[Sw
     """Everything validate computed, as plain JSON types."""
     return {
         "passed": v.passed,
+        "producer": producer(),   # the commit every number below came from
         "paper": dataclasses.asdict(v.targets),
         "config": v.config,
         "workloads": [{**_result_json(r), "trace_content_sha256": v.hashes.get(r.workload, "")}
