@@ -96,8 +96,11 @@ class Dram:
         self._windows = WindowedBytes(preset.channels, window_cycles)
         self.transactions = 0
         self.address_order, self.xor_bank = address_map, xor_bank   # the controller model's map
+        self.fast_path = fast_path      # False: every transaction takes the vector path
         self.timing = MODELS[model](self)
-        self.fast_path = fast_path      # False: one-block transactions take ``reserve`` too
+        # a transaction inside one interleave block skips the span (the common small tile)
+        self._one_block = getattr(self.timing, "access_one", None)
+        self._interleave_bytes = self.address_map.interleave_bytes
 
     @classmethod
     def from_config(cls, env: simpy.Environment, name: str, cfg: Any, **kwargs: Any) -> "Dram":
@@ -120,11 +123,13 @@ class Dram:
                                                           0, 0, 0, 0, 0))
         if self.model == "controller":
             return self.timing.submit(txn)
-        sp = self.address_map.span(txn.address, txn.length_bytes)
-        if sp.first == sp.last and self.fast_path:
-            record = self.timing.access_one(sp, arrival, txn.is_read)
-            if record is not None:
+        address, length = txn.address, txn.length_bytes
+        if self.fast_path and self._one_block is not None:
+            first = address // self._interleave_bytes
+            if first == (address + length - 1) // self._interleave_bytes:
+                record = self._one_block(address, length, first, arrival, txn.is_read)
                 return self.env.timeout(record.done_cycle - arrival, value=record)
+        sp = self.address_map.span(address, length)
         sched = self.timing.reserve(sp, arrival, txn.is_read)
         self._account(sp, sched, arrival, txn.is_read)
         record = to_record(arrival, sched)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from memory.address_map import Span
-from memory.dram_records import AccessRecord, Schedule
+from memory.dram_records import Schedule
 
 if TYPE_CHECKING:
     from memory.dram import Dram
@@ -17,10 +17,6 @@ class BandwidthModel:
     def __init__(self, dram: "Dram") -> None:
         self.preset, self._state = dram.preset, dram._state
         self.bytes_per_cycle, self.latency_cycles = dram.bytes_per_cycle, dram.latency_cycles
-
-    def access_one(self, sp: Span, arrival: int, is_read: bool) -> AccessRecord | None:
-        """No scalar fast path: one block goes through ``reserve`` like any transaction."""
-        return None
 
     def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:
         st, ch_n, arr = self._state, self.preset.channels, float(arrival)

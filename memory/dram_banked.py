@@ -8,12 +8,12 @@ a scalar path in plain Python (``access_one``) that gives the same result.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from memory.address_map import AddressMap, Span, period_masks
+from memory.address_map import AddressMap, Span
+from memory.dram_banked_scalar import FEW_BLOCKS, PositionKeys, access_one, reserve_few
 from memory.dram_records import AccessRecord, Schedule
 from memory.presets import DramPreset
 
@@ -90,16 +90,50 @@ class _Shape(NamedTuple):
     used_per_channel: list[int]
 
 
-@lru_cache(maxsize=8192)
-def _shape(period_blocks: int, channels: int, first_pos: int, last_pos: int,
-           periods_class: int) -> _Shape:
-    """``period_masks`` and what the model derives from them, cached per tile shape."""
-    first_period, after_last, used, all_used = period_masks(
-        period_blocks, first_pos, last_pos, periods_class)
-    edges = first_period + after_last
-    edges.setflags(write=False)
-    per_channel = used.reshape(-1, channels).sum(axis=0).tolist()
-    return _Shape(first_period, after_last, edges, used, all_used, per_channel)
+class _Shapes:
+    """Tile shapes (first and last grid position, grid height 1, 2 or 3+) and their masks.
+
+    DMA tiles repeat shapes, so each shape is derived once; its masks are built
+    from per-position rows that are themselves cached (a position's "first block
+    is in the second grid row" row depends on the first position only).
+    """
+
+    def __init__(self, amap: AddressMap) -> None:
+        self.positions, self.channels = np.arange(amap.period_blocks), amap.channels
+        self.all_used = np.ones(amap.period_blocks, dtype=bool)
+        self.all_used.setflags(write=False)
+        self.full_per_channel = [amap.period_blocks // amap.channels] * amap.channels
+        self._shapes: dict[tuple[int, int, int], _Shape] = {}
+        self._before: dict[int, np.ndarray] = {}
+        self._after: dict[int, np.ndarray] = {}
+
+    def get(self, first_pos: int, last_pos: int, periods: int) -> _Shape:
+        key = (first_pos, last_pos, min(periods, 3))
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = self._derive(*key)
+        return shape
+
+    def _derive(self, first_pos: int, last_pos: int, periods_class: int) -> _Shape:
+        first_period = self._row(self._before, first_pos, self.positions < first_pos)
+        after_last = self._row(self._after, last_pos, self.positions > last_pos)
+        edges = first_period + after_last
+        edges.setflags(write=False)
+        if periods_class >= 3:   # from the third grid row on, every position is used
+            return _Shape(first_period, after_last, edges, self.all_used, True,
+                          self.full_per_channel)
+        used = edges < periods_class
+        used.setflags(write=False)
+        return _Shape(first_period, after_last, edges, used, bool(used.all()),
+                      used.reshape(-1, self.channels).sum(axis=0).tolist())
+
+    @staticmethod
+    def _row(cache: dict[int, np.ndarray], pos: int, mask: np.ndarray) -> np.ndarray:
+        row = cache.get(pos)
+        if row is None:
+            row = cache[pos] = mask.astype(np.int64)
+            row.setflags(write=False)
+        return row
 
 
 class BankedModel:
@@ -119,6 +153,10 @@ class BankedModel:
         self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
         self._kind_key = 3 * self.address_map.layout.channel
         self._full_bursts = full
+        self.keys = PositionKeys(self)
+        self._shapes = _Shapes(self.address_map)
+        # blocks below which a transaction is served bank by bank (each block on its own bank)
+        self._few_blocks = min(FEW_BLOCKS, self.address_map.period_blocks) * dram.fast_path
 
     def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:
         st, ch_n, arr = self._state, self.preset.channels, float(arrival)
@@ -130,78 +168,52 @@ class BankedModel:
             start[ch], epoch[ch] = skip(max(free, arr))
             # the controller prepares rows only for requests within its lookahead
             ready[ch] = max(arr, free - lookahead)
-        rows = self._classify(sp, epoch, chans)
-        aux = self._serve_servers(sp, rows, ready)
-        return self._reserve_buses(sp, chans, rows, (start, ready, aux), is_read)
+        if sp.last - sp.first < self._few_blocks:
+            head_kind, aux, misses, conflicts = reserve_few(self, sp, (start, epoch, ready))
+        else:
+            rows = self._classify(sp, epoch, chans)
+            aux = self._serve_servers(sp, rows, ready)
+            head_kind = [rows.kind_list[pos] for pos in sp.head_pos]
+            misses, conflicts = self._row_counts(rows)
+        end, done, busy = self._reserve_buses(sp, (start, ready, aux), head_kind, is_read)
+        hits = [b - m - k for b, m, k in zip(sp.bursts, misses, conflicts)]
+        return Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
 
-    def _reserve_buses(self, sp: Span, chans: list[int], rows: _Rows,
-                       times: tuple[list[float], list[float], list[float]],
-                       is_read: bool) -> Schedule:
+    def _reserve_buses(self, sp: Span, times: tuple[list[float], list[float], list[float]],
+                       head_kind: list[int], is_read: bool
+                       ) -> tuple[list[float], list[float], list[float]]:
         """Each touched channel's data bus, once its other servers (``aux``) are known."""
-        st, c, ch_n = self._state, self.cycles, self.preset.channels
+        st, c, ch_n, chans = self._state, self.cycles, self.preset.channels, sp.channels
         start, ready, aux = times
         switches = self._rank_switches(sp, chans)
         bursts, bus_free, exact = sp.bursts, st.bus_free, self.refresh.advance_exact
-        kind, prefix, t_burst, rtrs = rows.kind_list, self._first_prefix, c.burst, c.rtrs
-        head_pos = sp.head_pos
+        prefix, t_burst, rtrs = self._first_prefix, c.burst, c.rtrs
         end, busy = [0.0] * ch_n, [0.0] * ch_n
         for ch in chans:
             work = bursts[ch] * t_burst + switches[ch] * rtrs
             end[ch] = bus_free[ch] = max(max(exact(start[ch], work), aux[ch]),
-                                         ready[ch] + prefix[kind[head_pos[ch]]] + work)
+                                         ready[ch] + prefix[head_kind[ch]] + work)
             busy[ch] = work
         if is_read:
             tail = max(c.hit - t_burst, 0.0)
-            done = [t + tail for t in end]
-        else:
-            done = end
-        # per channel: first blocks by kind (3 * channel + kind), and later row crossings
+            return end, [t + tail for t in end], busy
+        return end, end, busy
+
+    def _row_counts(self, rows: _Rows) -> tuple[list[int], list[int]]:
+        """Misses and conflicts per channel: first blocks by kind, and later row crossings."""
+        ch_n = self.preset.channels
         kinds = np.bincount(rows.first_kind + self._kind_key, minlength=3 * ch_n).tolist()
         misses = kinds[1::3]
         if isinstance(rows.conflicts, int):   # the same crossings in every used bank
             d, used = rows.conflicts, rows.used_per_channel
-            conflicts = [k + d * n for k, n in zip(kinds[2::3], used)]
-        else:
-            crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
-            conflicts = [k + int(x) for k, x in zip(kinds[2::3], crossings)]
-        hits = [b - m - k for b, m, k in zip(bursts, misses, conflicts)]
-        return Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
+            return misses, [k + d * n for k, n in zip(kinds[2::3], used)]
+        crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
+        return misses, [k + int(x) for k, x in zip(kinds[2::3], crossings)]
 
-    def access_one(self, sp: Span, arrival: int, is_read: bool) -> AccessRecord:
+    def access_one(self, address: int, length: int, first: int, arrival: int,
+                   is_read: bool) -> AccessRecord:
         """One block (the common small case): the banked model in plain Python."""
-        st, c, ref, amap = self._state, self.cycles, self.refresh, self.address_map
-        ch, pos, bursts = sp.first % amap.channels, sp.first_pos, sp.head_bursts
-        bus_free = float(st.bus_free[ch])
-        start = ref.advance_one(max(bus_free, float(arrival)), 0.0)
-        ready = max(float(arrival), bus_free - self.lookahead_cycles)
-        epoch, row = ref.epoch(start), sp.period // amap.blocks_per_row
-        open_row = int(st.open_row[pos]) if st.row_epoch[pos] == epoch else -1
-        kind = 0 if open_row == row else (1 if open_row < 0 else 2)
-        st.open_row[pos], st.row_epoch[pos] = row, epoch
-        rank, last_rank = int(sp.first // amap.channels // (amap.bank_groups * amap.banks_per_group)
-                              % amap.ranks), int(st.last_rank[ch])
-        bus_work = bursts * c.burst + (0 <= last_rank != rank) * c.rtrs
-        st.last_rank[ch] = rank
-        ranks, groups, _ = st.sizes
-        lay = amap.layout
-        servers = [(int(lay.group[pos]) + ranks, max(bursts * c.ccd_l, (kind > 0) * c.rrd_l),
-                    c.ccd_l)]
-        if kind > 0:
-            servers += [(int(lay.rank[pos]), c.act_window, c.act_window),
-                        (ranks + groups + pos, c.rc, c.rc)]
-        aux = 0.0
-        for key, work, unit in servers:
-            finish = ref.advance_one(max(float(st.free[key]), ready), work)
-            st.free[key] = finish
-            aux = max(aux, finish - unit + c.burst)
-        end = max(ref.advance_one(start, bus_work), aux, ready + self._first_prefix[kind] + bus_work)
-        st.bus_free[ch] = end
-        done = end + max(c.hit - c.burst, 0.0) if is_read else end
-        counts = (bursts - (kind > 0), int(kind == 1), int(kind == 2))
-        self._counters.add_one(ch, sp.head_bytes, is_read, counts, start - arrival, bus_work)
-        self._windows.add_one(ch, start, end, sp.head_bytes)
-        return AccessRecord(arrival, round(start), round(end), max(arrival, round(done)),
-                            round(start - arrival), 1, *counts, critical_channel=int(ch))
+        return access_one(self, address, length, first, arrival, is_read)
 
     def _classify(self, sp: Span, epoch: list[int], chans: list[int]) -> _Rows:
         """Row hits, misses and conflicts of every bank the transaction touches.
@@ -212,8 +224,7 @@ class BankedModel:
         conflicts exactly when it crosses into the next DRAM row.
         """
         st = self._state
-        shape = _shape(len(st.open_row), self.preset.channels, sp.first_pos, sp.last_pos,
-                       min(sp.periods, 3))
+        shape = self._shapes.get(sp.first_pos, sp.last_pos, sp.periods)
         blocks = sp.periods - shape.edges
         row_first, row_last = self._grid_rows(sp, shape.first_period, shape.after_last)
         # channels almost always share their refresh epoch: then one number serves all banks

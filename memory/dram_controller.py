@@ -80,9 +80,6 @@ class ControllerModel:
             ctrl.observer = self._observer(ch)
             self.env.process(self._channel(ch))
 
-    def access_one(self, sp, arrival: int, is_read: bool) -> None:
-        return None
-
     # -- clocks ---------------------------------------------------------------------
 
     def _clock(self) -> int:

@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 from memory.dram import Dram
 from memory.dram_bandwidth import BandwidthModel
 from memory.dram_banked import BankedModel
+from memory.dram_banked_scalar import FEW_BLOCKS
 from memory.payload import Command, Transaction
 from memory.presets import DDR4_3200, HBM2, LPDDR4_3200
 
@@ -75,3 +76,22 @@ def test_banked_scalar_path_equals_vector_path(txns, preset):
     slow = Dram(simpy.Environment(), "d", preset, 1000.0, "banked", fast_path=False)
     assert serve(fast, txns) == serve(slow, txns)
     assert fast.stats().to_dict() == slow.stats().to_dict()
+
+
+@settings(max_examples=80, deadline=None)
+@given(txns=st.lists(st.tuples(st.booleans(), st.integers(0, 1 << 22),
+                               st.one_of(st.integers(1, 256), st.integers(257, 256 * FEW_BLOCKS),
+                                         st.integers(256 * FEW_BLOCKS, 1 << 16)),
+                               st.integers(0, 600)), min_size=1, max_size=40),
+       preset=presets)
+def test_banked_plain_python_paths_equal_the_vector_path_to_the_last_bit(txns, preset):
+    """Tiles of a few blocks are served bank by bank in Python: the records, the statistics,
+    the bandwidth windows and every server's float free time must equal the vector path's."""
+    fast = Dram(simpy.Environment(), "d", preset, 1000.0, "banked")
+    slow = Dram(simpy.Environment(), "d", preset, 1000.0, "banked", fast_path=False)
+    assert serve(fast, txns) == serve(slow, txns)
+    assert fast.stats().to_dict() == slow.stats().to_dict()
+    assert fast.record().window_bytes.tolist() == slow.record().window_bytes.tolist()
+    assert fast._state.free.tolist() == slow._state.free.tolist()
+    assert fast._state.bus_free == slow._state.bus_free
+    assert fast._state.open_row.tolist() == slow._state.open_row.tolist()
