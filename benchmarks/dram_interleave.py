@@ -10,8 +10,9 @@ cycles, the DRAM row-hit rate and the channel balance (busiest channel's bytes o
 the mean). The traces: the embedded sample, and reference workloads generated with
 ``h2learn trace gen --workload NAME --source synthetic``.
 
-    python benchmarks/dram_interleave.py                       # sample + mnist-cnn
-    python benchmarks/dram_interleave.py --workload cifar10-cnn --preset ddr4-3200
+    python benchmarks/dram_interleave.py                 # sample + the four reference workloads
+    python benchmarks/dram_interleave.py --controller    # also table 2 (slow: minutes per run)
+    python benchmarks/dram_interleave.py --workload cifar10-cifarnet --preset ddr4-3200
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from tlm.app.api import simulate  # noqa: E402
 
 INTERLEAVES = (64, 128, 256, 512, 1024, 2048)
+REFERENCE_WORKLOADS = ("mnist-cnn", "nmnist-cnn", "cifar10-cifarnet", "dvsgesture-cnn")
 
 
 def workload_trace(name: str, folder: Path) -> Path:
@@ -55,10 +57,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", action="append", help="reference workload (repeatable)")
     parser.add_argument("--preset", action="append", help="DRAM preset (repeatable)")
+    parser.add_argument("--controller", action="store_true",
+                        help="also compare the controller model's field orders (slow)")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     with tempfile.TemporaryDirectory() as tmp:
         traces = {"sample": None}
-        for name in args.workload or ["mnist-cnn"]:
+        for name in args.workload or list(REFERENCE_WORKLOADS):
             traces[name] = workload_trace(name, Path(tmp))
         print("| trace | preset | interleave B | cycles | vs 256 B | row-hit | channel balance |")
         print("|---|---|---:|---:|---:|---:|---:|")
@@ -69,6 +75,8 @@ def main() -> int:
                 for il, (cycles, hit, balance) in rows.items():
                     print(f"| {label} | {preset} | {il} | {cycles:,} | {cycles / base - 1:+.1%} | "
                           f"{hit:.3f} | {balance:.2f} |", flush=True)
+        if not args.controller:
+            return 0
         print()
         print("| trace | preset | controller map | cycles | vs first | row-hit | channel balance |")
         print("|---|---|---|---:|---:|---:|---:|")

@@ -28,3 +28,23 @@ class DramConfig:
     # trace-driven mode (h2learn dram): DRAMsim3-style field order, MSB first; "" = the part's
     address_map: str = ""
     xor_bank: bool = False            # XOR bank, bank group and channel with low row bits
+
+
+# keys that only one family of timing models reads: set elsewhere, they would be ignored
+_ONLY_FOR = {"address_map": ("controller",), "xor_bank": ("controller",),
+             "interleave_bytes": ("banked", "bandwidth")}
+
+
+def check_model_keys(cfg: DramConfig) -> None:
+    """Refuse a setting that the chosen timing model would silently ignore.
+
+    The banked and bandwidth models split a tile over channels every
+    ``interleave_bytes``; the controller model decodes every burst with a
+    DRAMsim3-style field map (``address_map``, ``xor_bank``).
+    """
+    for key, models in _ONLY_FOR.items():
+        value = getattr(cfg, key)
+        if value and cfg.model not in models:
+            shown = str(value).lower() if isinstance(value, bool) else repr(value)
+            raise DramConfigError(f"dram.{key}: {shown} applies to dram.model="
+                                  f"{' or '.join(models)} only, not {cfg.model!r}")

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from memory import timing
-from memory.config import DramConfig, DramConfigError
+from memory.config import DramConfig, DramConfigError, check_model_keys
 from memory.timing import CommandTiming
 
 
@@ -159,6 +159,7 @@ def resolve_dram(cfg: DramConfig) -> DramPreset:
     mean "the preset's value". Changing the peak bandwidth shortens the burst
     time; the device's command timings (tCCD, tFAW, ...) stay as they are.
     """
+    check_model_keys(cfg)
     preset = get_preset(cfg.preset)
     changes: dict[str, object] = {}
     if cfg.channels > 0:

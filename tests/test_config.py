@@ -9,6 +9,7 @@ import pytest
 
 from tlm.app.cli import main
 from tlm.app.commands.config import toml_text
+from memory.config import DramConfigError
 from tlm.config import ConfigError, SystemConfig, config_from_dict, load_config
 
 
@@ -85,3 +86,14 @@ def test_config_file_that_is_not_a_small_text_file_is_one_error(tmp_path, make, 
 def test_override_with_empty_key_names_the_problem():
     with pytest.raises(ConfigError, match="key before '=' is empty"):
         load_config(None, ["=5"])
+
+
+@pytest.mark.parametrize("sets, key", [
+    (["dram.xor_bank=true"], "dram.xor_bank"),
+    (["dram.address_map=rochrababgco", "dram.model=bandwidth"], "dram.address_map"),
+    (["dram.model=controller", "dram.interleave_bytes=512"], "dram.interleave_bytes")])
+def test_a_dram_key_the_chosen_model_would_ignore_is_refused(sets, key):
+    """A banked run does not read the controller's field map, nor the controller the
+    banked model's interleave: set anyway, the user would sweep a key that changes nothing."""
+    with pytest.raises(DramConfigError, match=rf"{key}: .* applies to dram.model="):
+        load_config(None, sets).effective()

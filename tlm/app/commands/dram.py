@@ -10,6 +10,7 @@ figure, per channel and per bank.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -35,7 +36,8 @@ class DramModeError(ValueError):
 def build(args: argparse.Namespace):
     """(part timing, address map, preset name) from the options."""
     sets = list(args.set) + ([f"dram.preset={args.preset}"] if args.preset else [])
-    cfg = load_config(args.config, sets).dram
+    # the trace-driven mode is the command-level model, whatever dram.model says
+    cfg = dataclasses.replace(load_config(args.config, sets).dram, model="controller")
     preset = resolve_dram(cfg)
     part = preset.commands
     if part is None:
