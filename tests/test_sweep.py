@@ -283,3 +283,31 @@ def test_a_sweep_says_which_files_it_wrote(tmp_path: Path, capsys: pytest.Captur
     err = capsys.readouterr().err
     for name in ("points.jsonl", "points.csv"):
         assert f"wrote {out / name} (" in err
+
+
+def test_a_recording_sweeps_by_replay_with_the_trace_sweeps_results(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A recording is a sweep input: its points replay the stream, so memory-system keys
+    give exactly the full simulation's results, and a key that would change the stream
+    fails its point with replay's one line while the others run."""
+    from traces.sample import sample_trace_path
+    recording = tmp_path / "sample.stream.h5"
+    assert main(["run", "--record", str(recording)]) == 0
+    grid = ["--grid", "dram.preset=hbm2,ddr4-3200", "--grid", "pipeline.mode=serial,overlap"]
+    assert main(["sweep", str(sample_trace_path()), *grid, "--out", str(tmp_path / "t")]) == 0
+    assert main(["sweep", str(recording), *grid, "--out", str(tmp_path / "r")]) == 0
+    unsimulated = ("simulator", "provenance", "producer", "trace")
+
+    def by_grid(folder: str) -> dict:
+        return {json.dumps(r["grid"], sort_keys=True):
+                {k: v for k, v in r["results"].items() if k not in unsimulated}
+                for r in lines(tmp_path / folder / "points.jsonl")}
+    assert by_grid("t") == by_grid("r") and len(by_grid("r")) == 4
+    records = lines(tmp_path / "r" / "points.jsonl")
+    assert all(r["config"]["dram.preset"] == r["grid"]["dram.preset"] for r in records)
+    assert main(["sweep", str(recording), "--grid", "fe.lut_k=4,8",
+                 "--out", str(tmp_path / "k")]) == 1
+    status = {r["grid"]["fe.lut_k"]: (r["status"], r["error"])
+              for r in lines(tmp_path / "k" / "points.jsonl")}
+    assert status["4"] == ("ok", None)
+    assert status["8"][0] == "failed" and "fe.lut_k" in status["8"][1]

@@ -26,6 +26,9 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+HASH_BLOCK_BYTES = 1 << 20
+
+
 def content_sha256(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of the trace's datasets and attributes, layout-independent."""
     import h5py  # deferred: callers that only need file_sha256 skip the import
@@ -57,7 +60,23 @@ def _hash_dataset(digest: "hashlib._Hash", name: str, dataset) -> None:
     if dataset.size == 0:
         return
     if dataset.ndim == 0:
-        digest.update(dataset[()].tobytes())
+        digest.update(_bytes(dataset[()]))
         return
-    for start in range(0, dataset.shape[0]):  # one leading slice at a time: memory stays flat
-        digest.update(dataset[start].tobytes())
+    # blocks of leading rows, about a MiB each: memory stays flat, and the bytes fed to
+    # the digest are those of one row after another whatever the block size
+    row_bytes = max(1, dataset.size // dataset.shape[0] * dataset.dtype.itemsize)
+    rows = max(1, HASH_BLOCK_BYTES // row_bytes)
+    for start in range(0, dataset.shape[0], rows):
+        block = dataset[start:start + rows]
+        if block.dtype.kind == "O":   # variable-length strings: each one length-prefixed
+            for item in block.reshape(-1).tolist():
+                digest.update(_bytes(item))
+        else:
+            digest.update(block.tobytes())
+
+
+def _bytes(value) -> bytes:
+    if isinstance(value, (bytes, str)):
+        data = value.encode() if isinstance(value, str) else value
+        return len(data).to_bytes(8, "little") + data
+    return value.tobytes()

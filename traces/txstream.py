@@ -105,6 +105,15 @@ def _read_table(file: str, where: str, group: h5py.Group, name: str) -> np.ndarr
     return dataset[()]
 
 
+def is_stream(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a recorded transaction stream (a readable one, by its schema)."""
+    try:
+        _open(path).close()
+    except TraceError:
+        return False
+    return True
+
+
 def _open(path: str | os.PathLike, probe: bool = True) -> h5py.File:
     if not Path(path).exists():
         raise TraceError(str(path), "file", "no such file")

@@ -25,25 +25,37 @@ CLUSTER_HINT = "--scheduler needs Dask distributed: pip install '.[cluster]' (fr
 
 
 def run_point(point: SweepPoint) -> Record:
-    """Simulate one point; expected failures become a ``failed`` record, never an exception.
+    """Simulate one point (replay it, for a recording); expected failures become a
+    ``failed`` record, never an exception.
 
     Top-level so that process pools and Dask workers can pickle it by reference.
     """
     from reports.export import results_json  # heavy imports only where points run
-    from tlm.app.api import simulate
-    from tlm.config import load_config
     from tlm.system import DeadlockError
     from traces.errors import TraceError
 
     start = time.perf_counter()
     try:
-        config = load_config(point.config_file, point.overrides)
-        results = simulate(point.trace, config)
+        results = _replay(point) if point.recording else _simulate(point)
     except (ConfigError, TraceError, DeadlockError) as exc:
         return point_record(point, "failed", str(exc), None, time.perf_counter() - start)
     # results_json writes inf/nan as null: the record is the same JSON as `h2learn run --json`
     data = json.loads(results_json(results))
     return point_record(point, "ok", None, data, time.perf_counter() - start)
+
+
+def _simulate(point: SweepPoint) -> Any:
+    from tlm.app.api import simulate
+    from tlm.config import load_config
+    return simulate(point.trace, load_config(point.config_file, point.overrides))
+
+
+def _replay(point: SweepPoint) -> Any:
+    """Re-time the recorded stream: a stream-changing key fails the point with one line."""
+    from reports.results import build_results
+    from tlm.app.replay import replay_runs
+    meta, cfg, runs = replay_runs(point.trace, point.config_file, point.overrides)
+    return build_results(meta, cfg, runs, source=point.trace, source_kind="recording")
 
 
 def crashed_record(point: SweepPoint, exc: BaseException) -> Record:
@@ -62,7 +74,7 @@ def run_local(points: list[SweepPoint], jobs: int = 1,
     # not fork: the parent may hold h5py handles and rich's refresh thread. A fork
     # server that has imported the simulator once starts each worker in milliseconds.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tlm.app.api", "reports.export"])
+    context.set_forkserver_preload(["tlm.app.api", "tlm.app.replay", "reports.export"])
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=die_with_parent,
                              initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(runner, point): point for point in points}

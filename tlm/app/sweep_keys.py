@@ -8,12 +8,14 @@ not is *stale* (trace regenerated in place, or another tool) and runs again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from tlm.config import ConfigError
+from tlm.config import ConfigError, SystemConfig
 
 SAMPLE_TRACE = "sample"   # how the embedded sample trace is named in points and tables
 Record = dict[str, Any]
@@ -27,10 +29,9 @@ def point_key(trace: str | None, config_file: str | None, overrides: Iterable[st
     point. A configuration that does not resolve is named by its raw inputs
     instead (it will fail, and be retried on resume).
     """
-    from tlm.config import load_config
     identity: dict[str, Any] = {"trace": str(Path(trace).resolve()) if trace else SAMPLE_TRACE}
     try:
-        identity["config"] = load_config(config_file, overrides).flat()
+        identity["config"] = resolve(trace, config_file, overrides).flat()
     except ConfigError:
         identity["config_file"] = str(Path(config_file).resolve()) if config_file else None
         identity["overrides"] = list(overrides)
@@ -71,10 +72,40 @@ def absolute(path: str | None) -> str | None:
 
 def effective_config(point: Any) -> dict[str, Any] | None:
     """The point's resolved configuration, flat (None when it does not resolve)."""
-    from tlm.config import load_config
     try:
-        return load_config(point.config_file, point.overrides).flat()
+        return resolve(point.trace, point.config_file, point.overrides).flat()
     except ConfigError:
+        return None
+
+
+def resolve(trace: str | None, config_file: str | None, overrides: Iterable[str]) -> SystemConfig:
+    """A point's configuration: the defaults (a recording: its recorded configuration),
+    then the config file, then the overrides."""
+    from tlm.config import load_config
+    return load_config(config_file, overrides, base=recorded_config(trace))
+
+
+def recorded_config(trace: str | None) -> SystemConfig | None:
+    """The configuration a recording (``h2learn run --record``) was made with; None for a
+    trace, or for a recording too damaged to say (its points fail with the reader's line)."""
+    if trace is None:
+        return None
+    try:
+        info = os.stat(trace)
+    except OSError:
+        return None
+    return _recorded_config(trace, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _recorded_config(trace: str, mtime_ns: int, size: int) -> SystemConfig | None:
+    """Read once per file version: every point of a sweep asks (key, record, run)."""
+    from tlm.app.replay import load_recording
+    from traces.errors import TraceError
+    from traces.txstream import is_stream
+    try:
+        return load_recording(trace)[1] if is_stream(trace) else None
+    except (TraceError, ConfigError):
         return None
 
 

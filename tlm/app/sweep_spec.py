@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tlm.app.sweep_keys import (SAMPLE_TRACE, absolute, effective_config, full_key,
-                                point_key, tool_identity, trace_content)
+                                point_key, recorded_config, tool_identity, trace_content)
 from tlm.config import SystemConfig, flatten
 from tlm.topology import ENGINE_NAMES
 from traces.files import read_regular_text
@@ -64,6 +64,7 @@ class SweepPoint:
     config_file: str | None = None
     slot: str = ""                     # trace path + resolved config: where the point sits
     trace_content_sha256: str | None = None
+    recording: bool = False            # the "trace" is a recorded stream: the point replays it
 
     @property
     def trace_name(self) -> str:
@@ -165,7 +166,7 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
     points: list[SweepPoint] = []
     seen: set[str] = set()
     for trace in dict.fromkeys(absolute(t) for t in spec.traces):
-        content = trace_content(trace)
+        content, recording = trace_content(trace), recorded_config(trace) is not None
         for values in combos:
             grid = dict(zip(keys, values))
             overrides = tuple(spec.base) + tuple(f"{k}={v}" for k, v in grid.items())
@@ -173,7 +174,8 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
             if slot not in seen:  # a trace named twice is simulated once
                 seen.add(slot)
                 points.append(SweepPoint(len(points), full_key(slot, content, tool), trace,
-                                         grid, overrides, config_file, slot, content))
+                                         grid, overrides, config_file, slot, content,
+                                         recording))
     return points
 
 

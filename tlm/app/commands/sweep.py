@@ -21,11 +21,13 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 
 from tlm.app.sweep_view import render_sweep, sweep_view
 from tlm.app.api import load_trace
+from tlm.app.replay import load_recording
 from tlm.config import ConfigError
 from tlm.app.sweep import (METRICS, SweepError, SweepOutcome, SweepSpec, add_dimension,
                        load_sweep_file, parse_grid_option, run_sweep)
 from traces.atomic import say_wrote
 from traces.errors import TraceError
+from traces.txstream import is_stream
 
 
 def build_spec(args: argparse.Namespace) -> SweepSpec:
@@ -43,8 +45,12 @@ def build_spec(args: argparse.Namespace) -> SweepSpec:
 
 
 def check_traces(spec: SweepSpec) -> None:
-    """Open every trace's header once here, so a missing file is one error, not N failures."""
+    """Open every trace's (or recording's) header once here, so a missing or foreign file
+    is one error, not N failures."""
     for trace in spec.traces:
+        if trace is not None and is_stream(trace):
+            load_recording(trace)
+            continue
         with load_trace(trace):
             pass
 
@@ -113,7 +119,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "processes or on a Dask cluster; results are appended to OUT/points.jsonl "
                     "and OUT/points.csv, and a rerun resumes where the last one stopped.")
     parser.add_argument("traces", nargs="*", metavar="TRACE",
-                        help="HDF5 traces (default: the sweep file's, else the embedded sample)")
+                        help="HDF5 traces, or recordings (run --record) whose points replay "
+                             "the stream (default: the sweep file's, else the embedded sample)")
     parser.add_argument("--grid", metavar="KEY=V1,V2,...", action="append", default=[],
                         help="a swept parameter and its values (repeatable; one axis each)")
     parser.add_argument("--sweep-file", metavar="FILE",
