@@ -36,12 +36,13 @@ from __future__ import annotations
 
 from collections import deque
 
+from memory.bank_choice import BankChoice
 from memory.timing import CommandTiming
 
 NEVER = -(1 << 40)
 
 
-class ChannelController:
+class ChannelController(BankChoice):
     """Bank state, queues and counters of one channel; ``advance`` makes decisions."""
 
     def __init__(self, timing: CommandTiming) -> None:
@@ -66,12 +67,12 @@ class ChannelController:
         self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
         self.moved_until = 0                     # one transaction moves per clock
-        self.cache: dict[int, tuple] = {}        # bank -> (epoch, request, hit, own bound)
         self.move_blocked = False                # the last move scan found no room
         self.observer = None                     # called (request, column clock, is write, kind)
         self.now = 0
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
+        self._choice_init()
 
     # -- queues ---------------------------------------------------------------------
 
@@ -134,8 +135,10 @@ class ChannelController:
                 del count[entry[1]]
             if queue is None:
                 queue = cmdq[entry[1]] = []
+                self._activate(entry[1])
+            else:
+                self._moved(entry[1], entry[2])
             queue.append((entry[0], entry[2], is_write, entry[3]))
-            self.cache.pop(entry[1], None)
             if self.draining:
                 self.draining -= 1
             self.moved_until += 1
@@ -183,19 +186,6 @@ class ChannelController:
         return end if end > clock else clock
 
     # -- one decision ---------------------------------------------------------------
-
-    def _candidate(self, bank: int, queue: list, clock: int):
-        """The request bank ``bank`` would serve next at ``clock`` (or None)."""
-        head = queue[0]
-        if head[3] >= clock:
-            return None
-        row = self.open_row[bank]
-        if row >= 0 and self.row_epoch[bank] == self.epoch(bank // self.per_rank, clock) \
-                and head[1] != row and self.served[bank] < self.t.max_row_hits:
-            for entry in queue:
-                if entry[1] == row and entry[3] < clock:
-                    return entry
-        return head
 
     def column_time(self, bank: int, row: int, is_write: bool, ready: int):
         """(column clock, ACT clock or None, PRE clock or None) for a request at ``bank``."""
@@ -250,6 +240,7 @@ class ChannelController:
             self.act_rank[rank] = max(self.act_rank[rank], act)
             self.act_group[group] = max(self.act_group[group], act)
             self.faw[rank] = sorted(self.faw[rank] + [act])[1:]
+            self.rank_act[rank] = self._rank_act(rank)
         if self.served[bank]:
             self.hits[bank] += 1
         self.served[bank] += 1
@@ -264,84 +255,47 @@ class ChannelController:
         self.act_ready[bank] = max(self.act_ready[bank], self.pre_ready[bank] + t.rp)
         self.last_col, self.last_col_rank, self.last_col_group = col, rank, group
         self.bank_busy[bank] = act if act is not None else col
-        self.cache.pop(bank, None)
         return col
-
-    def _bank_part(self, bank: int, queue: list, clock: int):
-        """(request, is a row hit, the bank's own bound) for bank ``bank`` at ``clock``:
-        for a hit the column clock, else the ACT clock before rank-wide limits."""
-        entry = self._candidate(bank, queue, clock)
-        rank = bank // self.per_rank
-        ready = self._after_refresh(rank, max(entry[3] + 1, self.bank_busy[bank]))
-        if self.row_epoch[bank] == self.epoch(rank, ready) and self.open_row[bank] >= 0:
-            if self.open_row[bank] == entry[1]:
-                return entry, True, max(ready, self.col_ready[bank])
-            return entry, False, max(ready, self.pre_ready[bank]) + self.t.rp
-        return entry, False, max(ready, self.act_ready[bank])
-
-    def _choose(self, now: int):
-        """The bank and request whose column command can issue first (None if none)."""
-        t, cache, bank_part = self.t, self.cache, self._bank_part
-        per_rank, per_group, rcd = self.per_rank, self.per_group, t.rcd
-        if t.ranks == 1:
-            epochs = (self.epoch(0, now),)
-        else:
-            epochs = [self.epoch(r, now) for r in range(t.ranks)]
-        floors: dict[int, int] = {}     # per bank group: rank-wide ACT limits as a column clock
-        buses: dict[tuple[int, bool], int] = {}     # per (bank group, is write)
-        # no column command can issue before the bus allows the closest successor
-        earliest = self.last_col + min(self.col_other, t.burst_clocks + t.rtrs)
-        best_col, best = 1 << 62, None
-        for bank, queue in self.cmdq.items():
-            epoch = epochs[bank // per_rank]
-            cached = cache.get(bank)
-            if cached is None or cached[0] != epoch:
-                cached = cache[bank] = (epoch, *bank_part(bank, queue, now))
-            _, entry, hit, col = cached
-            if not hit:
-                col += rcd
-                group = bank // per_group
-                floor = floors.get(group)
-                if floor is None:
-                    rank = group // t.bank_groups
-                    floor = floors[group] = max(
-                        self.act_rank[rank] + t.rrd_s, self.act_group[group] + t.rrd_l,
-                        self.faw[rank][0] + t.faw) + rcd
-                if floor > col:
-                    col = floor
-            if col < best_col:
-                key = (bank // per_group, entry[2])
-                bus = buses.get(key)
-                if bus is None:
-                    bus = buses[key] = self._bus_ready(bank // per_rank, key[0], entry[2])
-                if bus > col:
-                    col = bus
-                if col < best_col:
-                    best_col, best = col, (bank, entry)
-                    if col <= earliest:     # no later bank can do better, only tie
-                        break
-        return best
 
     def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
-        while self.now <= clock and self.has_work():
+        data = self.t.cl + self.t.burst_clocks
+        while self.now <= clock and (self.cmdq or self.trans[0] or self.draining
+                                     or self._drain_due()):
             now = self.now
             self._move(now)
             best = self._choose(now)
             if best is None:          # nothing ready to serve at this clock
                 self.now = now + 1
                 continue
-            bank, entry = best
-            queue = self.cmdq[bank]
-            queue.remove(entry)
-            self.move_blocked = False
-            if not queue:
-                del self.cmdq[bank]
-            times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
-            col = self._issue(bank, entry[1], entry[2], times)
+            entry = best[1]
+            col, kind = self._serve(*best)
             if not entry[2]:
-                done[entry[0]] = col + self.t.cl + self.t.burst_clocks
+                done[entry[0]] = col + data
             if self.observer is not None:   # 0 row hit, 1 bank closed, 2 another row open
-                kind = 0 if times[1] is None else (1 if times[2] is None else 2)
                 self.observer(entry[0], col, entry[2], kind)
-            self.now = max(now, col)
+            if col > now:
+                self.now = col
+
+    def _serve(self, bank: int, entry: tuple, clock: int) -> tuple[int, int]:
+        """Issue ``entry``'s commands at ``bank``, its column command at ``clock`` as the
+        choice computed it unless a refresh falls before it; (column clock, kind)."""
+        queue = self.cmdq[bank]
+        queue.remove(entry)
+        self.move_blocked = False
+        part = self.part[bank]
+        if clock < part[4]:         # same refresh epoch: the choice's clock is exact
+            kind = part[3]
+            act = None if part[1] else max(
+                part[2], self.rank_act[self.rank_of[bank]],
+                self.act_group[self.group_of[bank]] + self.group_act) - self.t.rcd
+            times = (clock, act, None)
+        else:
+            times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
+            kind = 0 if times[1] is None else (1 if times[2] is None else 2)
+        if queue:
+            self.dirty.add(bank)
+        else:
+            del self.cmdq[bank]
+            self._drop(bank)
+        return self._issue(bank, entry[1], entry[2], times), kind

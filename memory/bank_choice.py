@@ -1,0 +1,252 @@
+"""Which bank serves next: the first-ready choice of ``memory/controller.py``, kept incrementally.
+
+The rule (the controller's docstring) is: among the banks with queued requests,
+the one whose column command can issue first, the bank that has waited longest
+(its queue became non-empty first) on a tie. A bank's earliest column clock is
+
+    max(own bound, rank-wide ACT limits if it must activate, data-bus limits)
+
+where the *own bound* depends only on that bank's state and queue, so it
+changes only when the bank is served or its queue changes (or a refresh starts),
+while the ACT and bus limits are shared by every bank of a rank, with a few
+per-bank-group extras (tRRD_L, tCCD_L, tWTR_L). Scanning every busy bank at
+every decision (up to 32 on DDR4) made random traffic cost several times
+streaming traffic; this keeps the same choice with a handful of look-ups:
+
+* each busy bank is in one **class** (rank, row hit or not, read or write),
+  which fixes the rank-wide part of its limits: the class floor, a lower bound
+  on the column clock of every bank in it;
+* a bank whose own bound is at most its class floor is **ready**: its column
+  clock is the floor unless a bank-group extra applies. Ready banks sit in
+  per-class lists in waiting order, so the first one at the floor ends the
+  class, usually after one or two look-ups;
+* the other banks **wait** in one list ordered by own bound; one whose own
+  bound exceeds the best clock found cannot win and is not looked at.
+
+Every bank looked at gets its exact clock, and a class or waiting bank is
+skipped only when a lower bound proves it cannot win or tie with an earlier
+bank, so the choice is the full scan's. Keys are ``order << BANK_BITS | bank``
+so that comparing keys compares waiting order.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+
+BANK_BITS = 8               # bank numbers below 256 per channel
+BANK_MASK = (1 << BANK_BITS) - 1
+FAR = 1 << 62
+# fields of a bank's part (one tuple per busy bank)
+ENTRY, HIT, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(7)
+
+
+class BankChoice:
+    """The choice structures; mixed into ``ChannelController``, whose state they read."""
+
+    def _choice_init(self) -> None:
+        t, nb = self.t, self.t.banks
+        if nb > BANK_MASK + 1:
+            raise ValueError(f"{nb} banks per channel: at most {BANK_MASK + 1}")
+        self.rank_of = [b // self.per_rank for b in range(nb)]
+        self.group_of = [b // self.per_group for b in range(nb)]
+        self.order = 0                          # next waiting-order number
+        self.key = [0] * nb                     # order << BANK_BITS | bank, while busy
+        self.part: list = [None] * nb           # per busy bank: the tuple above
+        self.home = [-2] * nb                   # class index if ready, -1 waiting, -2 unplaced
+        self.ready = [[] for _ in range(4 * t.ranks)]    # per class: keys, ascending
+        self.waiting: list[tuple[int, int]] = []         # (own bound, key), ascending
+        self.dirty: set[int] = set()            # banks whose part must be recomputed
+        self.floor = [0] * (4 * t.ranks)        # per class, at this decision
+        self.bus_read, self.bus_write = [0] * t.ranks, [0] * t.ranks
+        self.rank_act = [self._rank_act(r) for r in range(t.ranks)]
+        self.epoch_now = [self.epoch(r, 0) for r in range(t.ranks)]
+        self.epoch_check = min(self._epoch_end(r) for r in range(t.ranks))
+        # constant parts of the bus limits
+        self.burst_rtrs = t.burst_clocks + t.rtrs
+        self.read_to_write = t.cl + t.burst_clocks - t.cwl + t.rtrs
+        self.write_to_read_s = t.cwl + t.burst_clocks + t.wtr_s
+        self.write_to_read_l = t.cwl + t.burst_clocks + t.wtr_l
+        self.group_act = t.rrd_l + t.rcd
+
+    def _rank_act(self, rank: int) -> int:
+        """Rank-wide ACT limits (tRRD_S, tFAW) of ``rank`` as a column clock."""
+        t = self.t
+        return max(self.act_rank[rank] + t.rrd_s, self.faw[rank][0] + t.faw) + t.rcd
+
+    def _epoch_end(self, rank: int) -> int:
+        """The clock the refresh after the current epoch of ``rank`` starts."""
+        return self.ref_first[rank] + self.epoch_now[rank] * self.t.refi
+
+    # -- keeping the structures ----------------------------------------------------------
+
+    def _activate(self, bank: int) -> None:
+        """``bank``'s queue became non-empty: it waits from now on, after every busy bank."""
+        self.key[bank] = self.order << BANK_BITS | bank
+        self.order += 1
+        self.dirty.add(bank)
+
+    def _moved(self, bank: int, row: int) -> None:
+        """A request for ``row`` joined ``bank``'s non-empty queue: the bank's candidate
+        changes only if it may jump its head to a hit on the open row."""
+        part = self.part[bank]
+        if part is not None and part[ELIGIBLE] and row == self.open_row[bank]:
+            self.dirty.add(bank)
+
+    def _unplace(self, bank: int) -> None:
+        home, key = self.home[bank], self.key[bank]
+        if home >= 0:
+            keys = self.ready[home]
+            del keys[bisect_left(keys, key)]
+        elif home == -1:
+            item = (self.part[bank][BOUND], key)
+            del self.waiting[bisect_left(self.waiting, item)]
+        self.home[bank] = -2
+
+    def _drop(self, bank: int) -> None:
+        """``bank``'s queue is empty: it leaves the choice."""
+        self._unplace(bank)
+        self.part[bank] = None
+        self.dirty.discard(bank)
+
+    def _place(self, bank: int, now: int) -> None:
+        self._unplace(bank)
+        part = self.part[bank] = self._part(bank, self.cmdq[bank], now)
+        cls = part[CLASS]
+        if part[BOUND] <= self.floor[cls]:
+            insort(self.ready[cls], self.key[bank])
+            self.home[bank] = cls
+        else:
+            insort(self.waiting, (part[BOUND], self.key[bank]))
+            self.home[bank] = -1
+
+    def _new_epochs(self, now: int) -> None:
+        """A refresh started: the banks of its rank see a new epoch (rows closed)."""
+        for rank in range(self.t.ranks):
+            epoch = self.epoch(rank, now)
+            if epoch != self.epoch_now[rank]:
+                self.epoch_now[rank] = epoch
+                self.dirty.update(b for b in self.cmdq if self.rank_of[b] == rank)
+        self.epoch_check = min(self._epoch_end(r) for r in range(self.t.ranks))
+
+    # -- one bank ---------------------------------------------------------------------------
+
+    def _part(self, bank: int, queue: list, now: int) -> tuple:
+        """(request, row hit, own bound as a column clock, kind 0 hit / 1 closed / 2 other
+        row open, first clock of the next refresh epoch, may jump to a hit, class)."""
+        t, rank = self.t, self.rank_of[bank]
+        entry, row, eligible = queue[0], self.open_row[bank], False
+        if row >= 0 and self.row_epoch[bank] == self.epoch_now[rank] and entry[1] != row \
+                and self.served[bank] < t.max_row_hits:
+            for other in queue:         # older-row-first exception: a hit jumps the head
+                if other[1] == row:
+                    entry = other
+                    break
+            else:
+                eligible = True
+        ready = self._after_refresh(rank, max(entry[3] + 1, self.bank_busy[bank]))
+        epoch = self.epoch(rank, ready)
+        limit = self.ref_first[rank] + epoch * t.refi
+        if self.row_epoch[bank] == epoch and row >= 0:
+            if row == entry[1]:
+                bound = max(ready, self.col_ready[bank])
+                return entry, True, bound, 0, limit, eligible, 4 * rank + 2 + entry[2]
+            bound, kind = max(ready, self.pre_ready[bank]) + t.rp + t.rcd, 2
+        else:
+            bound, kind = max(ready, self.act_ready[bank]) + t.rcd, 1
+        return entry, False, bound, kind, limit, eligible, 4 * rank + entry[2]
+
+    def _value(self, bank: int) -> int:
+        """The clock ``bank``'s candidate's column command can issue at this decision."""
+        part, group = self.part[bank], self.group_of[bank]
+        rank = self.rank_of[bank]
+        if part[ENTRY][2]:
+            value = self.bus_write[rank]
+        else:
+            value = self.bus_read[rank]
+            extra = self.last_write_group[group] + self.write_to_read_l
+            if extra > value:
+                value = extra
+        if group == self.last_col_group:
+            extra = self.last_col + self.col_same
+            if extra > value:
+                value = extra
+        if not part[HIT]:
+            extra = self.rank_act[rank]
+            if extra > value:
+                value = extra
+            extra = self.act_group[group] + self.group_act
+            if extra > value:
+                value = extra
+        return part[BOUND] if part[BOUND] > value else value
+
+    # -- the decision -------------------------------------------------------------------------
+
+    def _limits(self) -> None:
+        """Rank-wide bus limits and the floor of every class at this decision."""
+        last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
+        after_read = self.last_read + self.read_to_write
+        for rank in range(self.t.ranks):
+            base = last + (self.col_other if rank == last_rank else self.burst_rtrs)
+            write = after_read if after_read > base else base
+            read = self.last_write_rank[rank] + self.write_to_read_s
+            if read < base:
+                read = base
+            self.bus_read[rank], self.bus_write[rank] = read, write
+            act, c = self.rank_act[rank], 4 * rank
+            floor[c] = read if read > act else act
+            floor[c + 1] = write if write > act else act
+            floor[c + 2], floor[c + 3] = read, write
+
+    def _choose(self, now: int):
+        """(bank, request, column clock) of the next column command, or None."""
+        if not self.cmdq:
+            return None
+        if now >= self.epoch_check:
+            self._new_epochs(now)
+        self._limits()
+        if self.dirty:
+            for bank in self.dirty:
+                self._place(bank, now)
+            self.dirty.clear()
+        best, best_key = self._best_ready()
+        best, best_key = self._best_waiting(best, best_key)
+        bank = best_key & BANK_MASK
+        return bank, self.part[bank][ENTRY], best
+
+    def _best_ready(self) -> tuple[int, int]:
+        best, best_key, value = FAR, FAR, self._value
+        for cls, keys in enumerate(self.ready):
+            if not keys:
+                continue
+            low = self.floor[cls]
+            if low > best:
+                continue
+            for key in keys:
+                if low == best and key > best_key:
+                    break               # the rest are later and at best tie
+                clock = value(key & BANK_MASK)
+                if clock < best or (clock == best and key < best_key):
+                    best, best_key = clock, key
+                if clock == low:
+                    break
+        return best, best_key
+
+    def _best_waiting(self, best: int, best_key: int) -> tuple[int, int]:
+        """Waiting banks whose own bound does not rule them out; those that have reached
+        their class floor become ready."""
+        ready = []
+        for bound, key in self.waiting:
+            if bound > best:
+                break
+            bank = key & BANK_MASK
+            clock = self._value(bank)
+            if clock < best or (clock == best and key < best_key):
+                best, best_key = clock, key
+            if bound <= self.floor[self.part[bank][CLASS]]:
+                ready.append(bank)
+        for bank in ready:
+            self._unplace(bank)
+            cls = self.part[bank][CLASS]
+            insort(self.ready[cls], self.key[bank])
+            self.home[bank] = cls
+        return best, best_key
