@@ -34,7 +34,9 @@ Times are integer memory clocks.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
+from itertools import islice
 
 from memory.bank_choice import BankChoice
 from memory.timing import CommandTiming
@@ -64,6 +66,8 @@ class ChannelController(BankChoice):
         self.trans = (deque(), deque())          # read queue, write buffer: (req, bank, row, t)
         self.trans_banks: tuple[dict, dict] = ({}, {})     # per queue: bank -> entries
         self.cmdq: dict[int, list] = {}          # bank -> [(req, row, is_write, t)], bank_queue deep
+        self.full: set[int] = set()              # banks whose command queue is full
+        self.skip = [0, 0]                       # per queue: leading entries all for full banks
         self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
         self.moved_until = 0                     # one transaction moves per clock
@@ -72,6 +76,7 @@ class ChannelController(BankChoice):
         self.now = 0
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
+        self.write_recovery = t.cwl + t.burst_clocks + t.wr   # write to PRE of its bank
         self._choice_init()
 
     # -- queues ---------------------------------------------------------------------
@@ -107,9 +112,9 @@ class ChannelController(BankChoice):
         the first in queue order (arrived before ``clock``) whose bank queue has room."""
         if self.move_blocked:       # nothing changed since the last scan found no room
             return
-        cmdq, depth = self.cmdq, self.t.bank_queue
+        cmdq, full = self.cmdq, self.full
         while self.moved_until < clock:
-            if not self.draining and self._drain_due():
+            if not self.draining and self.trans[1] and self._drain_due():
                 self.draining = len(self.trans[1])
             is_write = bool(self.draining)
             source = self.trans[is_write]
@@ -119,8 +124,7 @@ class ChannelController(BankChoice):
             entry = source[0]
             if entry[3] >= clock:
                 return
-            queue = cmdq.get(entry[1])
-            if queue is None or len(queue) < depth:
+            if entry[1] not in full:
                 source.popleft()            # the head moves: the common case
             else:
                 index = self._first_with_room(source, clock, is_write)
@@ -128,7 +132,7 @@ class ChannelController(BankChoice):
                     return
                 entry = source[index]
                 del source[index]
-                queue = cmdq.get(entry[1])
+            queue = cmdq.get(entry[1])
             count = self.trans_banks[is_write]
             count[entry[1]] -= 1
             if not count[entry[1]]:
@@ -139,6 +143,8 @@ class ChannelController(BankChoice):
             else:
                 self._moved(entry[1], entry[2])
             queue.append((entry[0], entry[2], is_write, entry[3]))
+            if len(queue) >= self.t.bank_queue:
+                full.add(entry[1])
             if self.draining:
                 self.draining -= 1
             self.moved_until += 1
@@ -146,25 +152,19 @@ class ChannelController(BankChoice):
 
     def _first_with_room(self, source: deque, clock: int, is_write: bool):
         """Index of the first entry whose bank queue has room (None: no move now; when
-        no bank with waiting entries has room, none can move until a queue changes)."""
-        cmdq, depth = self.cmdq, self.t.bank_queue
-        waiting = self.trans_banks[is_write]
-        if len(waiting) <= 2:       # streams: a long queue on one or two full banks
-            for bank in waiting:
-                queue = cmdq.get(bank)
-                if queue is None or len(queue) < depth:
-                    break
-            else:
-                self.move_blocked = True
-                return None
-        for index, entry in enumerate(source):
-            if entry[3] >= clock:
-                return None
-            queue = cmdq.get(entry[1])
-            if queue is None or len(queue) < depth:
-                return index
-        self.move_blocked = True
-        return None
+        every bank with waiting entries is full, none can move until a queue changes)."""
+        full = self.full
+        if full.issuperset(self.trans_banks[is_write]):
+            self.move_blocked = True
+            return None
+        # entries before skip were for full banks, and no bank has left ``full`` since
+        index = self.skip[is_write]
+        for entry in islice(source, index, None):     # a bank with room has an entry here
+            if entry[3] >= clock or entry[1] not in full:
+                break
+            index += 1
+        self.skip[is_write] = index
+        return None if entry[3] >= clock else index
 
     # -- refresh --------------------------------------------------------------------
 
@@ -229,33 +229,47 @@ class ChannelController(BankChoice):
 
     def _issue(self, bank: int, row: int, is_write: bool, times) -> int:
         """Commit one request's commands; returns its column clock."""
-        t, (col, act, _pre) = self.t, times   # the PRE only delayed the ACT
-        rank, group = bank // self.per_rank, bank // self.per_group
+        col, act = times[0], times[1]           # the PRE only delayed the ACT
+        rank, group = self.rank_of[bank], self.group_of[bank]
         if act is not None:
-            self.acts[bank] += 1
-            self.open_row[bank], self.row_epoch[bank] = row, self.epoch(rank, act)
-            self.served[bank] = 0
-            self.col_ready[bank], self.pre_ready[bank] = act + t.rcd, act + t.ras
-            self.act_ready[bank] = act + t.rc
-            self.act_rank[rank] = max(self.act_rank[rank], act)
-            self.act_group[group] = max(self.act_group[group], act)
-            self.faw[rank] = sorted(self.faw[rank] + [act])[1:]
-            self.rank_act[rank] = self._rank_act(rank)
-        if self.served[bank]:
-            self.hits[bank] += 1
-        self.served[bank] += 1
+            self._open(bank, rank, group, row, act)
+            served, self.bank_busy[bank] = 0, act
+        else:
+            served, self.bank_busy[bank] = self.served[bank], col
+            self.hits[bank] += served > 0
+        self.served[bank] = served + 1
         if is_write:
             self.writes[bank] += 1
-            self.pre_ready[bank] = max(self.pre_ready[bank], col + t.cwl + t.burst_clocks + t.wr)
+            pre = col + self.write_recovery
             self.last_write_group[group] = self.last_write_rank[rank] = col
         else:
             self.reads[bank] += 1
-            self.pre_ready[bank] = max(self.pre_ready[bank], col + t.rtp)
+            pre = col + self.t.rtp
             self.last_read = col
-        self.act_ready[bank] = max(self.act_ready[bank], self.pre_ready[bank] + t.rp)
+        if pre < self.pre_ready[bank]:
+            pre = self.pre_ready[bank]
+        self.pre_ready[bank] = pre
+        pre += self.t.rp
+        if pre > self.act_ready[bank]:
+            self.act_ready[bank] = pre
         self.last_col, self.last_col_rank, self.last_col_group = col, rank, group
-        self.bank_busy[bank] = act if act is not None else col
         return col
+
+    def _open(self, bank: int, rank: int, group: int, row: int, act: int) -> None:
+        """An ACT of ``row`` at clock ``act``: the bank's row timers and the rank's ACT limits."""
+        t = self.t
+        self.acts[bank] += 1
+        self.open_row[bank], self.row_epoch[bank] = row, self.epoch(rank, act)
+        self.col_ready[bank], self.pre_ready[bank] = act + t.rcd, act + t.ras
+        self.act_ready[bank] = act + t.ras + t.rp
+        if act > self.act_rank[rank]:
+            self.act_rank[rank] = act
+        if act > self.act_group[group]:
+            self.act_group[group] = act
+        window = self.faw[rank]                 # the last four ACTs, oldest first
+        insort(window, act)
+        del window[0]
+        self.rank_act[rank] = self._rank_act(rank)
 
     def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
@@ -263,7 +277,8 @@ class ChannelController(BankChoice):
         while self.now <= clock and (self.cmdq or self.trans[0] or self.draining
                                      or self._drain_due()):
             now = self.now
-            self._move(now)
+            if not self.move_blocked:
+                self._move(now)
             best = self._choose(now)
             if best is None:          # nothing ready to serve at this clock
                 self.now = now + 1
@@ -283,6 +298,9 @@ class ChannelController(BankChoice):
         queue = self.cmdq[bank]
         queue.remove(entry)
         self.move_blocked = False
+        if bank in self.full:
+            self.full.discard(bank)
+            self.skip[0] = self.skip[1] = 0
         part = self.part[bank]
         if clock < part[4]:         # same refresh epoch: the choice's clock is exact
             kind = part[3]
