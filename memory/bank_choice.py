@@ -36,6 +36,7 @@ from bisect import bisect_left, insort
 BANK_BITS = 8               # bank numbers below 256 per channel
 BANK_MASK = (1 << BANK_BITS) - 1
 FAR = 1 << 62
+NEVER = -(1 << 40)          # "long ago": a clock before any command
 # fields of a bank's part (one tuple per busy bank)
 ENTRY, HIT, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(7)
 
@@ -59,14 +60,15 @@ class BankChoice:
         self.floor = [0] * (4 * t.ranks)        # per class, at this decision
         self.bus_read, self.bus_write = [0] * t.ranks, [0] * t.ranks
         self.rank_act = [self._rank_act(r) for r in range(t.ranks)]
-        self.epoch_now = [self.epoch(r, 0) for r in range(t.ranks)]
-        self.epoch_check = min(self._epoch_end(r) for r in range(t.ranks))
+        self.epoch_now, self.epoch_lo, self.epoch_hi = [0] * t.ranks, [0] * t.ranks, [0] * t.ranks
+        self._new_epochs(0)                     # sets epoch_lo, epoch_hi, epoch_check
         # constant parts of the bus limits
         self.burst_rtrs = t.burst_clocks + t.rtrs
         self.read_to_write = t.cl + t.burst_clocks - t.cwl + t.rtrs
         self.write_to_read_s = t.cwl + t.burst_clocks + t.wtr_s
         self.write_to_read_l = t.cwl + t.burst_clocks + t.wtr_l
         self.group_act = t.rrd_l + t.rcd
+        self.pre_act = t.rp + t.rcd
 
     def _rank_act(self, rank: int) -> int:
         """Rank-wide ACT limits (tRRD_S, tFAW) of ``rank`` as a column clock."""
@@ -78,19 +80,6 @@ class BankChoice:
         return self.ref_first[rank] + self.epoch_now[rank] * self.t.refi
 
     # -- keeping the structures ----------------------------------------------------------
-
-    def _activate(self, bank: int) -> None:
-        """``bank``'s queue became non-empty: it waits from now on, after every busy bank."""
-        self.key[bank] = self.order << BANK_BITS | bank
-        self.order += 1
-        self.dirty.add(bank)
-
-    def _moved(self, bank: int, row: int) -> None:
-        """A request for ``row`` joined ``bank``'s non-empty queue: the bank's candidate
-        changes only if it may jump its head to a hit on the open row."""
-        part = self.part[bank]
-        if part is not None and part[ELIGIBLE] and row == self.open_row[bank]:
-            self.dirty.add(bank)
 
     def _unplace(self, bank: int) -> None:
         home, key = self.home[bank], self.key[bank]
@@ -108,25 +97,34 @@ class BankChoice:
         self.part[bank] = None
         self.dirty.discard(bank)
 
-    def _place(self, bank: int, now: int) -> None:
-        self._unplace(bank)
-        part = self.part[bank] = self._part(bank, self.cmdq[bank], now)
-        cls = part[CLASS]
-        if part[BOUND] <= self.floor[cls]:
-            insort(self.ready[cls], self.key[bank])
-            self.home[bank] = cls
-        else:
-            insort(self.waiting, (part[BOUND], self.key[bank]))
-            self.home[bank] = -1
+    def _place_dirty(self, now: int) -> None:
+        """Recompute the part of every bank that changed and file it as ready or waiting."""
+        home, key, floor, cmdq = self.home, self.key, self.floor, self.cmdq
+        for bank in self.dirty:
+            if home[bank] != -2:
+                self._unplace(bank)
+            part = self.part[bank] = self._part(bank, cmdq[bank], now)
+            cls = part[CLASS]
+            if part[BOUND] <= floor[cls]:
+                insort(self.ready[cls], key[bank])
+                home[bank] = cls
+            else:
+                insort(self.waiting, (part[BOUND], key[bank]))
+                home[bank] = -1
+        self.dirty.clear()
 
     def _new_epochs(self, now: int) -> None:
         """A refresh started: the banks of its rank see a new epoch (rows closed)."""
-        for rank in range(self.t.ranks):
+        t = self.t
+        for rank in range(t.ranks):
             epoch = self.epoch(rank, now)
             if epoch != self.epoch_now[rank]:
                 self.epoch_now[rank] = epoch
                 self.dirty.update(b for b in self.cmdq if self.rank_of[b] == rank)
-        self.epoch_check = min(self._epoch_end(r) for r in range(self.t.ranks))
+            # within [lo, hi) a clock is in this epoch and outside its refresh
+            self.epoch_lo[rank] = self._refresh_end(rank, epoch) if epoch else NEVER
+            self.epoch_hi[rank] = self._epoch_end(rank)
+        self.epoch_check = min(self.epoch_hi)
 
     # -- one bank ---------------------------------------------------------------------------
 
@@ -143,17 +141,23 @@ class BankChoice:
                     break
             else:
                 eligible = True
-        ready = self._after_refresh(rank, max(entry[3] + 1, self.bank_busy[bank]))
-        epoch = self.epoch(rank, ready)
-        limit = self.ref_first[rank] + epoch * t.refi
+        ready = entry[3] + 1
+        if self.bank_busy[bank] > ready:
+            ready = self.bank_busy[bank]
+        if self.epoch_lo[rank] <= ready < self.epoch_hi[rank]:     # the common case
+            epoch, limit = self.epoch_now[rank], self.epoch_hi[rank]
+        else:                           # an older epoch, or inside a refresh
+            ready = self._after_refresh(rank, ready)
+            epoch = self.epoch(rank, ready)
+            limit = self.ref_first[rank] + epoch * t.refi
         if self.row_epoch[bank] == epoch and row >= 0:
             if row == entry[1]:
-                bound = max(ready, self.col_ready[bank])
+                bound = ready if ready > self.col_ready[bank] else self.col_ready[bank]
                 return entry, True, bound, 0, limit, eligible, 4 * rank + 2 + entry[2]
-            bound, kind = max(ready, self.pre_ready[bank]) + t.rp + t.rcd, 2
-        else:
-            bound, kind = max(ready, self.act_ready[bank]) + t.rcd, 1
-        return entry, False, bound, kind, limit, eligible, 4 * rank + entry[2]
+            bound = ready if ready > self.pre_ready[bank] else self.pre_ready[bank]
+            return entry, False, bound + self.pre_act, 2, limit, eligible, 4 * rank + entry[2]
+        bound = ready if ready > self.act_ready[bank] else self.act_ready[bank]
+        return entry, False, bound + t.rcd, 1, limit, eligible, 4 * rank + entry[2]
 
     def _value(self, bank: int) -> int:
         """The clock ``bank``'s candidate's column command can issue at this decision."""
@@ -181,8 +185,13 @@ class BankChoice:
 
     # -- the decision -------------------------------------------------------------------------
 
-    def _limits(self) -> None:
-        """Rank-wide bus limits and the floor of every class at this decision."""
+    def _choose(self, now: int):
+        """(bank, request, column clock) of the next column command, or None."""
+        if not self.cmdq:
+            return None
+        if now >= self.epoch_check:
+            self._new_epochs(now)
+        # rank-wide bus limits and the floor of every class at this decision
         last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
         after_read = self.last_read + self.read_to_write
         for rank in range(self.t.ranks):
@@ -196,20 +205,11 @@ class BankChoice:
             floor[c] = read if read > act else act
             floor[c + 1] = write if write > act else act
             floor[c + 2], floor[c + 3] = read, write
-
-    def _choose(self, now: int):
-        """(bank, request, column clock) of the next column command, or None."""
-        if not self.cmdq:
-            return None
-        if now >= self.epoch_check:
-            self._new_epochs(now)
-        self._limits()
         if self.dirty:
-            for bank in self.dirty:
-                self._place(bank, now)
-            self.dirty.clear()
+            self._place_dirty(now)
         best, best_key = self._best_ready()
-        best, best_key = self._best_waiting(best, best_key)
+        if self.waiting and self.waiting[0][0] <= best:
+            best, best_key = self._best_waiting(best, best_key)
         bank = best_key & BANK_MASK
         return bank, self.part[bank][ENTRY], best
 

@@ -38,10 +38,9 @@ from bisect import insort
 from collections import deque
 from itertools import islice
 
-from memory.bank_choice import BankChoice
+from memory.bank_choice import BANK_BITS, ELIGIBLE, NEVER, BankChoice
 from memory.timing import CommandTiming
 
-NEVER = -(1 << 40)
 
 
 class ChannelController(BankChoice):
@@ -137,11 +136,14 @@ class ChannelController(BankChoice):
             count[entry[1]] -= 1
             if not count[entry[1]]:
                 del count[entry[1]]
-            if queue is None:
+            if queue is None:           # the bank waits from now on, after every busy bank
                 queue = cmdq[entry[1]] = []
-                self._activate(entry[1])
-            else:
-                self._moved(entry[1], entry[2])
+                self.key[entry[1]] = self.order << BANK_BITS | entry[1]
+                self.order += 1
+                self.dirty.add(entry[1])
+            elif (part := self.part[entry[1]]) is not None and part[ELIGIBLE] \
+                    and entry[2] == self.open_row[entry[1]]:
+                self.dirty.add(entry[1])    # a hit on the open row may jump the head
             queue.append((entry[0], entry[2], is_write, entry[3]))
             if len(queue) >= self.t.bank_queue:
                 full.add(entry[1])
