@@ -185,12 +185,12 @@ class BankChoice:
 
     # -- the decision -------------------------------------------------------------------------
 
-    def _choose(self, now: int):
-        """(bank, request, column clock) of the next column command, or None."""
-        if not self.cmdq:
-            return None
+    def _choose(self, now: int) -> tuple[int, int]:
+        """(bank, column clock) of the next column command; some bank must be busy."""
         if now >= self.epoch_check:
             self._new_epochs(now)
+        if len(self.cmdq) == 1:         # one busy bank (streams): no comparison to make
+            return self._lone(now)
         # rank-wide bus limits and the floor of every class at this decision
         last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
         after_read = self.last_read + self.read_to_write
@@ -210,8 +210,22 @@ class BankChoice:
         best, best_key = self._best_ready()
         if self.waiting and self.waiting[0][0] <= best:
             best, best_key = self._best_waiting(best, best_key)
-        bank = best_key & BANK_MASK
-        return bank, self.part[bank][ENTRY], best
+        return best_key & BANK_MASK, best
+
+    def _lone(self, now: int) -> tuple[int, int]:
+        """The only busy bank and its column clock; a new part waits (filed by bound)."""
+        bank = next(iter(self.cmdq))
+        if self.dirty:                  # only this bank can be dirty
+            self._unplace(bank)
+            part = self.part[bank] = self._part(bank, self.cmdq[bank], now)
+            insort(self.waiting, (part[BOUND], self.key[bank]))
+            self.home[bank] = -1
+            self.dirty.clear()
+        part, rank, group = self.part[bank], self.rank_of[bank], self.group_of[bank]
+        value = self._bus_ready(rank, group, part[ENTRY][2])
+        if not part[HIT]:
+            value = max(value, self.rank_act[rank], self.act_group[group] + self.group_act)
+        return bank, part[BOUND] if part[BOUND] > value else value
 
     def _best_ready(self) -> tuple[int, int]:
         best, best_key, value = FAR, FAR, self._value

@@ -76,21 +76,33 @@ class ChannelController(BankChoice):
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
         self.write_recovery = t.cwl + t.burst_clocks + t.wr   # write to PRE of its bank
+        self.depth = (t.read_queue, t.write_queue)
         self._choice_init()
 
     # -- queues ---------------------------------------------------------------------
 
     def accepts(self, is_write: bool) -> bool:
         """Whether the read queue (write buffer) has room for one more request."""
-        return len(self.trans[is_write]) < (self.t.write_queue if is_write else self.t.read_queue)
+        return len(self.trans[is_write]) < self.depth[is_write]
 
     def enqueue(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> None:
-        if not self.has_work():
-            self.now = max(self.now, clock + 1)
-        self.trans[is_write].append((request, bank, row, clock))
+        """Queue a request the queue ``accepts``."""
+        if not self.offer(request, bank, row, is_write, clock):
+            raise ValueError(f"request {request}: the {'write' if is_write else 'read'} queue "
+                             "is full (ask accepts first)")
+
+    def offer(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> bool:
+        """Queue a request if its queue has room; whether it had."""
+        source = self.trans[is_write]
+        if len(source) >= self.depth[is_write]:
+            return False
+        if not (self.cmdq or self.trans[0] or self.draining or self._drain_due()):
+            self.now = max(self.now, clock + 1)     # idle until now: wake after the arrival
+        source.append((request, bank, row, clock))
         count = self.trans_banks[is_write]
         count[bank] = count.get(bank, 0) + 1
         self.move_blocked = False
+        return True
 
     def end_of_stream(self) -> None:
         """No more requests will come: drain the writes left in the buffer."""
@@ -281,12 +293,10 @@ class ChannelController(BankChoice):
             now = self.now
             if not self.move_blocked:
                 self._move(now)
-            best = self._choose(now)
-            if best is None:          # nothing ready to serve at this clock
+            if not self.cmdq:         # nothing ready to serve at this clock
                 self.now = now + 1
                 continue
-            entry = best[1]
-            col, kind = self._serve(*best)
+            col, entry, kind = self._serve(*self._choose(now))
             if not entry[2]:
                 done[entry[0]] = col + data
             if self.observer is not None:   # 0 row hit, 1 bank closed, 2 another row open
@@ -294,16 +304,17 @@ class ChannelController(BankChoice):
             if col > now:
                 self.now = col
 
-    def _serve(self, bank: int, entry: tuple, clock: int) -> tuple[int, int]:
-        """Issue ``entry``'s commands at ``bank``, its column command at ``clock`` as the
-        choice computed it unless a refresh falls before it; (column clock, kind)."""
-        queue = self.cmdq[bank]
+    def _serve(self, bank: int, clock: int) -> tuple[int, tuple, int]:
+        """Issue the commands of ``bank``'s candidate, its column command at ``clock`` as
+        the choice computed it unless a refresh falls before it; (column clock, request,
+        kind)."""
+        part = self.part[bank]
+        entry, queue = part[0], self.cmdq[bank]
         queue.remove(entry)
         self.move_blocked = False
         if bank in self.full:
             self.full.discard(bank)
             self.skip[0] = self.skip[1] = 0
-        part = self.part[bank]
         if clock < part[4]:         # same refresh epoch: the choice's clock is exact
             kind = part[3]
             act = None if part[1] else max(
@@ -318,4 +329,4 @@ class ChannelController(BankChoice):
         else:
             del self.cmdq[bank]
             self._drop(bank)
-        return self._issue(bank, entry[1], entry[2], times), kind
+        return self._issue(bank, entry[1], entry[2], times), entry, kind

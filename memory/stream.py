@@ -66,10 +66,8 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
                 c.advance(clock, done)
         offered = 0
         while offered < max_issue and i < n and due[i] <= clock:
-            c = ctrls[chan[i]]
-            if not c.accepts(write[i]):
+            if not ctrls[chan[i]].offer(i, bank[i], row[i], write[i], clock):
                 break
-            c.enqueue(i, bank[i], row[i], write[i], clock)
             accept[i] = clock
             if write[i]:
                 done[i] = clock + 1
