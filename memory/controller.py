@@ -168,17 +168,16 @@ class ChannelController(BankChoice):
         """Index of the first entry whose bank queue has room (None: no move now; when
         every bank with waiting entries is full, none can move until a queue changes)."""
         full = self.full
-        if full.issuperset(self.trans_banks[is_write]):
-            self.move_blocked = True
-            return None
         # entries before skip were for full banks, and no bank has left ``full`` since
         index = self.skip[is_write]
-        for entry in islice(source, index, None):     # a bank with room has an entry here
+        for entry in islice(source, index, None):
             if entry[3] >= clock or entry[1] not in full:
-                break
+                self.skip[is_write] = index
+                return None if entry[3] >= clock else index
             index += 1
         self.skip[is_write] = index
-        return None if entry[3] >= clock else index
+        self.move_blocked = True
+        return None
 
     # -- refresh --------------------------------------------------------------------
 
@@ -273,7 +272,9 @@ class ChannelController(BankChoice):
         """An ACT of ``row`` at clock ``act``: the bank's row timers and the rank's ACT limits."""
         t = self.t
         self.acts[bank] += 1
-        self.open_row[bank], self.row_epoch[bank] = row, self.epoch(rank, act)
+        self.open_row[bank] = row
+        self.row_epoch[bank] = self.epoch_now[rank] \
+            if self.epoch_lo[rank] <= act < self.epoch_hi[rank] else self.epoch(rank, act)
         self.col_ready[bank], self.pre_ready[bank] = act + t.rcd, act + t.ras
         self.act_ready[bank] = act + t.ras + t.rp
         if act > self.act_rank[rank]:
@@ -283,7 +284,7 @@ class ChannelController(BankChoice):
         window = self.faw[rank]                 # the last four ACTs, oldest first
         insort(window, act)
         del window[0]
-        self.rank_act[rank] = self._rank_act(rank)
+        self.rank_act[rank] = max(self.act_rank[rank] + t.rrd_s, window[0] + t.faw) + t.rcd
 
     def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
