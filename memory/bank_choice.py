@@ -58,7 +58,6 @@ class BankChoice:
         self.waiting: list[tuple[int, int]] = []         # (own bound, key), ascending
         self.dirty: set[int] = set()            # banks whose part must be recomputed
         self.floor = [0] * (4 * t.ranks)        # per class, at this decision
-        self.bus_read, self.bus_write = [0] * t.ranks, [0] * t.ranks
         self.rank_act = [self._rank_act(r) for r in range(t.ranks)]
         self.epoch_now, self.epoch_lo, self.epoch_hi = [0] * t.ranks, [0] * t.ranks, [0] * t.ranks
         self._new_epochs(0)                     # sets epoch_lo, epoch_hi, epoch_check
@@ -160,28 +159,20 @@ class BankChoice:
         return entry, False, bound + t.rcd, 1, limit, eligible, 4 * rank + entry[2]
 
     def _value(self, bank: int) -> int:
-        """The clock ``bank``'s candidate's column command can issue at this decision."""
+        """The clock ``bank``'s candidate's column command can issue at this decision: its
+        own bound, its class floor, and the limits of its bank group."""
         part, group = self.part[bank], self.group_of[bank]
-        rank = self.rank_of[bank]
-        if part[ENTRY][2]:
-            value = self.bus_write[rank]
-        else:
-            value = self.bus_read[rank]
-            extra = self.last_write_group[group] + self.write_to_read_l
-            if extra > value:
-                value = extra
-        if group == self.last_col_group:
-            extra = self.last_col + self.col_same
-            if extra > value:
-                value = extra
-        if not part[HIT]:
-            extra = self.rank_act[rank]
-            if extra > value:
-                value = extra
-            extra = self.act_group[group] + self.group_act
-            if extra > value:
-                value = extra
-        return part[BOUND] if part[BOUND] > value else value
+        cls = part[CLASS]
+        value = self.floor[cls]
+        if part[BOUND] > value:
+            value = part[BOUND]
+        if group == self.last_col_group and self.last_col + self.col_same > value:
+            value = self.last_col + self.col_same           # tCCD_L
+        if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > value:
+            value = self.last_write_group[group] + self.write_to_read_l     # tWTR_L
+        if not cls & 2 and self.act_group[group] + self.group_act > value:
+            value = self.act_group[group] + self.group_act  # tRRD_L
+        return value
 
     # -- the decision -------------------------------------------------------------------------
 
@@ -191,7 +182,7 @@ class BankChoice:
             self._new_epochs(now)
         if len(self.cmdq) == 1:         # one busy bank (streams): no comparison to make
             return self._lone(now)
-        # rank-wide bus limits and the floor of every class at this decision
+        # the floor of every class at this decision: rank-wide bus and ACT limits
         last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
         after_read = self.last_read + self.read_to_write
         for rank in range(self.t.ranks):
@@ -200,11 +191,9 @@ class BankChoice:
             read = self.last_write_rank[rank] + self.write_to_read_s
             if read < base:
                 read = base
-            self.bus_read[rank], self.bus_write[rank] = read, write
-            act, c = self.rank_act[rank], 4 * rank
-            floor[c] = read if read > act else act
-            floor[c + 1] = write if write > act else act
-            floor[c + 2], floor[c + 3] = read, write
+            act = self.rank_act[rank]
+            floor[4 * rank:4 * rank + 4] = (read if read > act else act,
+                                            write if write > act else act, read, write)
         if self.dirty:
             self._place_dirty(now)
         best, best_key = self._best_ready()
@@ -228,17 +217,25 @@ class BankChoice:
         return bank, part[BOUND] if part[BOUND] > value else value
 
     def _best_ready(self) -> tuple[int, int]:
-        best, best_key, value = FAR, FAR, self._value
+        """(clock, key) of the best ready bank: ``_value`` inline, as it is the inner loop."""
+        best = best_key = FAR
+        part_of, group_of, floor = self.part, self.group_of, self.floor
+        hot, same = self.last_col_group, self.last_col + self.col_same
         for cls, keys in enumerate(self.ready):
-            if not keys:
+            if not keys or floor[cls] > best:
                 continue
-            low = self.floor[cls]
-            if low > best:
-                continue
+            low = floor[cls]
             for key in keys:
                 if low == best and key > best_key:
                     break               # the rest are later and at best tie
-                clock = value(key & BANK_MASK)
+                part, group = part_of[key & BANK_MASK], group_of[key & BANK_MASK]
+                clock = part[BOUND] if part[BOUND] > low else low
+                if group == hot and same > clock:
+                    clock = same
+                if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > clock:
+                    clock = self.last_write_group[group] + self.write_to_read_l
+                if not cls & 2 and self.act_group[group] + self.group_act > clock:
+                    clock = self.act_group[group] + self.group_act
                 if clock < best or (clock == best and key < best_key):
                     best, best_key = clock, key
                 if clock == low:

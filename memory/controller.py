@@ -167,7 +167,10 @@ class ChannelController(BankChoice):
     def _first_with_room(self, source: deque, clock: int, is_write: bool):
         """Index of the first entry whose bank queue has room (None: no move now; when
         every bank with waiting entries is full, none can move until a queue changes)."""
-        full = self.full
+        full, waiting = self.full, self.trans_banks[is_write]
+        if len(waiting) <= 2 and full.issuperset(waiting):
+            self.move_blocked = True    # streams: a long queue on one or two full banks
+            return None
         # entries before skip were for full banks, and no bank has left ``full`` since
         index = self.skip[is_write]
         for entry in islice(source, index, None):
