@@ -34,9 +34,8 @@ Times are integer memory clocks.
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 from collections import deque
-from itertools import islice
 
 from memory.bank_choice import BANK_BITS, ELIGIBLE, NEVER, BankChoice
 from memory.timing import CommandTiming
@@ -62,11 +61,16 @@ class ChannelController(BankChoice):
         self.last_col, self.last_col_rank, self.last_col_group = NEVER, -1, -1
         self.last_read = NEVER
         self.last_write_group, self.last_write_rank = [NEVER] * groups, [NEVER] * t.ranks
-        self.trans = (deque(), deque())          # read queue, write buffer: (req, bank, row, t)
-        self.trans_banks: tuple[dict, dict] = ({}, {})     # per queue: bank -> entries
+        # the read queue and the write buffer, kept per bank: bank -> deque of
+        # (request, bank, row, t, arrival number), and their lengths
+        self.trans: tuple[dict, dict] = ({}, {})
+        self.queued = [0, 0]
+        self.arrivals = 0
+        # per queue: (arrival number of its first entry, bank) of every bank with entries
+        # and room in its command queue, ascending: the first is the next to move
+        self.movable: tuple[list, list] = ([], [])
         self.cmdq: dict[int, list] = {}          # bank -> [(req, row, is_write, t)], bank_queue deep
         self.full: set[int] = set()              # banks whose command queue is full
-        self.skip = [0, 0]                       # per queue: leading entries all for full banks
         self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
         self.moved_until = 0                     # one transaction moves per clock
@@ -83,7 +87,7 @@ class ChannelController(BankChoice):
 
     def accepts(self, is_write: bool) -> bool:
         """Whether the read queue (write buffer) has room for one more request."""
-        return len(self.trans[is_write]) < self.depth[is_write]
+        return self.queued[is_write] < self.depth[is_write]
 
     def enqueue(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> None:
         """Queue a request the queue ``accepts``."""
@@ -93,14 +97,20 @@ class ChannelController(BankChoice):
 
     def offer(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> bool:
         """Queue a request if its queue has room; whether it had."""
-        source = self.trans[is_write]
-        if len(source) >= self.depth[is_write]:
+        if self.queued[is_write] >= self.depth[is_write]:
             return False
-        if not (self.cmdq or self.trans[0] or self.draining or self._drain_due()):
+        if not (self.cmdq or self.queued[0] or self.draining or self._drain_due()):
             self.now = max(self.now, clock + 1)     # idle until now: wake after the arrival
-        source.append((request, bank, row, clock))
-        count = self.trans_banks[is_write]
-        count[bank] = count.get(bank, 0) + 1
+        entry = (request, bank, row, clock, self.arrivals)
+        entries = self.trans[is_write].get(bank)
+        if entries is None:
+            self.trans[is_write][bank] = deque((entry,))
+            if bank not in self.full:
+                insort(self.movable[is_write], (self.arrivals, bank))
+        else:
+            entries.append(entry)
+        self.arrivals += 1
+        self.queued[is_write] += 1
         self.move_blocked = False
         return True
 
@@ -109,78 +119,62 @@ class ChannelController(BankChoice):
         self.flush, self.move_blocked = True, False
 
     def has_work(self) -> bool:
-        return bool(self.cmdq or self.trans[0] or self.draining or self._drain_due())
+        return bool(self.cmdq or self.queued[0] or self.draining or self._drain_due())
 
     def _drain_due(self) -> bool:
         """DRAMsim3's rule: the write buffer is full, or holds more than ``drain_low``
         writes while no read waits anywhere."""
-        writes = len(self.trans[1])
-        return writes >= self.t.write_queue or (writes > 0 and not self.trans[0] and (
+        writes = self.queued[1]
+        return writes >= self.t.write_queue or (writes > 0 and not self.queued[0] and (
             self.flush or (writes > self.t.drain_low and not self.cmdq)))
 
     def _move(self, clock: int) -> None:
         """Move transactions into their banks' command queues, one per clock up to ``clock``:
         the first in queue order (arrived before ``clock``) whose bank queue has room."""
-        if self.move_blocked:       # nothing changed since the last scan found no room
-            return
-        cmdq, full = self.cmdq, self.full
+        cmdq = self.cmdq
         while self.moved_until < clock:
-            if not self.draining and self.trans[1] and self._drain_due():
-                self.draining = len(self.trans[1])
+            if not self.draining and self.queued[1] and self._drain_due():
+                self.draining = self.queued[1]
             is_write = bool(self.draining)
-            source = self.trans[is_write]
-            if not source:
-                self.move_blocked = True
+            movable = self.movable[is_write]
+            if not movable:             # empty, or every entry waits for a full bank:
+                self.move_blocked = True    # nothing moves until a queue changes
                 return
-            entry = source[0]
-            if entry[3] >= clock:
+            bank = movable[0][1]
+            entries = self.trans[is_write][bank]
+            if entries[0][3] >= clock:  # arrivals are in clock order: none has arrived
                 return
-            if entry[1] not in full:
-                source.popleft()            # the head moves: the common case
-            else:
-                index = self._first_with_room(source, clock, is_write)
-                if index is None:
-                    return
-                entry = source[index]
-                del source[index]
-            queue = cmdq.get(entry[1])
-            count = self.trans_banks[is_write]
-            count[entry[1]] -= 1
-            if not count[entry[1]]:
-                del count[entry[1]]
+            entry = entries.popleft()
+            del movable[0]
+            self.queued[is_write] -= 1
+            queue = cmdq.get(bank)
             if queue is None:           # the bank waits from now on, after every busy bank
-                queue = cmdq[entry[1]] = []
-                self.key[entry[1]] = self.order << BANK_BITS | entry[1]
+                queue = cmdq[bank] = []
+                self.key[bank] = self.order << BANK_BITS | bank
                 self.order += 1
-                self.dirty.add(entry[1])
-            elif (part := self.part[entry[1]]) is not None and part[ELIGIBLE] \
-                    and entry[2] == self.open_row[entry[1]]:
-                self.dirty.add(entry[1])    # a hit on the open row may jump the head
+                self.dirty.add(bank)
+            elif (part := self.part[bank]) is not None and part[ELIGIBLE] \
+                    and entry[2] == self.open_row[bank]:
+                self.dirty.add(bank)    # a hit on the open row may jump the head
             queue.append((entry[0], entry[2], is_write, entry[3]))
             if len(queue) >= self.t.bank_queue:
-                full.add(entry[1])
+                self._fill(bank, not is_write)
+            elif entries:
+                insort(movable, (entries[0][4], bank))
+            if not entries:
+                del self.trans[is_write][bank]
             if self.draining:
                 self.draining -= 1
             self.moved_until += 1
         self.moved_until = clock
 
-    def _first_with_room(self, source: deque, clock: int, is_write: bool):
-        """Index of the first entry whose bank queue has room (None: no move now; when
-        every bank with waiting entries is full, none can move until a queue changes)."""
-        full, waiting = self.full, self.trans_banks[is_write]
-        if len(waiting) <= 2 and full.issuperset(waiting):
-            self.move_blocked = True    # streams: a long queue on one or two full banks
-            return None
-        # entries before skip were for full banks, and no bank has left ``full`` since
-        index = self.skip[is_write]
-        for entry in islice(source, index, None):
-            if entry[3] >= clock or entry[1] not in full:
-                self.skip[is_write] = index
-                return None if entry[3] >= clock else index
-            index += 1
-        self.skip[is_write] = index
-        self.move_blocked = True
-        return None
+    def _fill(self, bank: int, other: bool) -> None:
+        """``bank``'s command queue is full: none of its entries may move, from either queue."""
+        self.full.add(bank)
+        entries = self.trans[other].get(bank)
+        if entries:
+            movable = self.movable[other]
+            del movable[bisect_left(movable, (entries[0][4], bank))]
 
     # -- refresh --------------------------------------------------------------------
 
@@ -292,7 +286,7 @@ class ChannelController(BankChoice):
     def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
         data = self.t.cl + self.t.burst_clocks
-        while self.now <= clock and (self.cmdq or self.trans[0] or self.draining
+        while self.now <= clock and (self.cmdq or self.queued[0] or self.draining
                                      or self._drain_due()):
             now = self.now
             if not self.move_blocked:
@@ -316,9 +310,12 @@ class ChannelController(BankChoice):
         entry, queue = part[0], self.cmdq[bank]
         queue.remove(entry)
         self.move_blocked = False
-        if bank in self.full:
+        if bank in self.full:           # room again: its waiting entries may move
             self.full.discard(bank)
-            self.skip[0] = self.skip[1] = 0
+            for is_write in (0, 1):
+                entries = self.trans[is_write].get(bank)
+                if entries:
+                    insort(self.movable[is_write], (entries[0][4], bank))
         if clock < part[4]:         # same refresh epoch: the choice's clock is exact
             kind = part[3]
             act = None if part[1] else max(
