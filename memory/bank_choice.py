@@ -59,6 +59,9 @@ class BankChoice:
         self.dirty: set[int] = set()            # banks whose part must be recomputed
         self.floor = [0] * (4 * t.ranks)        # per class, at this decision
         self.rank_act = [self._rank_act(r) for r in range(t.ranks)]
+        # per rank, what the class floors are computed from (the lists, updated in place)
+        self.rank_terms = [(r, 4 * r, self.rank_act, self.last_write_rank)
+                           for r in range(t.ranks)]
         self.epoch_now, self.epoch_lo, self.epoch_hi = [0] * t.ranks, [0] * t.ranks, [0] * t.ranks
         self._new_epochs(0)                     # sets epoch_lo, epoch_hi, epoch_check
         # constant parts of the bus limits
@@ -185,15 +188,17 @@ class BankChoice:
         # the floor of every class at this decision: rank-wide bus and ACT limits
         last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
         after_read = self.last_read + self.read_to_write
-        for rank in range(self.t.ranks):
+        for rank, c, act, after_write in self.rank_terms:
             base = last + (self.col_other if rank == last_rank else self.burst_rtrs)
             write = after_read if after_read > base else base
-            read = self.last_write_rank[rank] + self.write_to_read_s
+            read = after_write[rank] + self.write_to_read_s
             if read < base:
                 read = base
-            act = self.rank_act[rank]
-            floor[4 * rank:4 * rank + 4] = (read if read > act else act,
-                                            write if write > act else act, read, write)
+            act = act[rank]
+            floor[c] = read if read > act else act
+            floor[c + 1] = write if write > act else act
+            floor[c + 2] = read
+            floor[c + 3] = write
         if self.dirty:
             self._place_dirty(now)
         best, best_key = self._best_ready()

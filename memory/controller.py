@@ -317,10 +317,14 @@ class ChannelController(BankChoice):
                 if entries:
                     insort(self.movable[is_write], (entries[0][4], bank))
         if clock < part[4]:         # same refresh epoch: the choice's clock is exact
-            kind = part[3]
-            act = None if part[1] else max(
-                part[2], self.rank_act[self.rank_of[bank]],
-                self.act_group[self.group_of[bank]] + self.group_act) - self.t.rcd
+            kind, act = part[3], None
+            if not part[1]:         # the ACT: as early as the bank and the ACT limits allow
+                act = part[2]
+                if self.rank_act[self.rank_of[bank]] > act:
+                    act = self.rank_act[self.rank_of[bank]]
+                if self.act_group[self.group_of[bank]] + self.group_act > act:
+                    act = self.act_group[self.group_of[bank]] + self.group_act
+                act -= self.t.rcd
             times = (clock, act, None)
         else:
             times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
