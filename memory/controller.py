@@ -35,7 +35,6 @@ Times are integer memory clocks.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections import deque
 
 from memory.bank_choice import BANK_BITS, ELIGIBLE, NEVER, BankChoice
 from memory.timing import CommandTiming
@@ -61,7 +60,7 @@ class ChannelController(BankChoice):
         self.last_col, self.last_col_rank, self.last_col_group = NEVER, -1, -1
         self.last_read = NEVER
         self.last_write_group, self.last_write_rank = [NEVER] * groups, [NEVER] * t.ranks
-        # the read queue and the write buffer, kept per bank: bank -> deque of
+        # the read queue and the write buffer, kept per bank: bank -> list of
         # (request, bank, row, t, arrival number), and their lengths
         self.trans: tuple[dict, dict] = ({}, {})
         self.queued = [0, 0]
@@ -104,7 +103,7 @@ class ChannelController(BankChoice):
         entry = (request, bank, row, clock, self.arrivals)
         entries = self.trans[is_write].get(bank)
         if entries is None:
-            self.trans[is_write][bank] = deque((entry,))
+            self.trans[is_write][bank] = [entry]
             if bank not in self.full:
                 insort(self.movable[is_write], (self.arrivals, bank))
         else:
@@ -144,7 +143,7 @@ class ChannelController(BankChoice):
             entries = self.trans[is_write][bank]
             if entries[0][3] >= clock:  # arrivals are in clock order: none has arrived
                 return
-            entry = entries.popleft()
+            entry = entries.pop(0)     # short lists: cheaper than deques here
             del movable[0]
             self.queued[is_write] -= 1
             queue = cmdq.get(bank)
