@@ -13,6 +13,11 @@ digest; ``--compare`` names the first request or counter that differs.
 
     python benchmarks/dram_decisions.py --out /tmp/base.jsonl            # before
     python benchmarks/dram_decisions.py --out /tmp/new.jsonl --compare /tmp/base.jsonl
+    python benchmarks/dram_decisions.py --requests 3000 --digests --out tests/golden/dram_decisions.json
+
+The digests in tests/golden/dram_decisions.json were made by the controller
+before its speed work (commit a9ae1c0); tests/test_dram_decisions.py checks the
+current one against them.
 """
 
 from __future__ import annotations
@@ -109,6 +114,17 @@ def digest(record: dict) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def all_digests(requests: int) -> dict[str, str]:
+    """{point: digest of its decisions} on the first ``requests`` of every stream."""
+    found = {}
+    for label, part, channels, rbytes, xor, every, name in points(requests):
+        a, w = stream(name, rbytes)
+        a, w = a[:requests], w[:requests]
+        found[label] = digest(decisions(part, channels, a, w, rbytes, xor,
+                                        issue_clocks(len(a), every)))
+    return found
+
+
 def first_difference(mine: dict, theirs: dict) -> str:
     for key in mine:
         if mine[key] != theirs.get(key):
@@ -124,7 +140,14 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20000, help="prefix of each stream")
     parser.add_argument("--out", required=True, help="JSON lines: one point per line")
     parser.add_argument("--compare", help="an earlier --out file: report every difference")
+    parser.add_argument("--digests", action="store_true",
+                        help="write only {point: digest} as JSON to --out (the form of "
+                             "tests/golden/dram_decisions.json)")
     args = parser.parse_args()
+    if args.digests:
+        found = {"requests": args.requests, "digests": all_digests(args.requests)}
+        Path(args.out).write_text(json.dumps(found, indent=1) + "\n")
+        return 0
     old = {}
     if args.compare:
         old = {p["point"]: p for p in map(json.loads, Path(args.compare).read_text().splitlines())}
