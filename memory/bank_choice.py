@@ -54,6 +54,7 @@ class BankChoice:
         self.key = [0] * nb                     # order << BANK_BITS | bank, while busy
         self.part: list = [None] * nb           # per busy bank: the tuple above
         self.home = [-2] * nb                   # class index if ready, -1 waiting, -2 unplaced
+        # class of a bank: 4 * rank + 2 * (its candidate hits the open row) + is_write
         self.ready = [[] for _ in range(4 * t.ranks)]    # per class: keys, ascending
         self.waiting: list[tuple[int, int]] = []         # (own bound, key), ascending
         self.dirty: set[int] = set()            # banks whose part must be recomputed
@@ -116,7 +117,8 @@ class BankChoice:
         self.dirty.clear()
 
     def _new_epochs(self, now: int) -> None:
-        """A refresh started: the banks of its rank see a new epoch (rows closed)."""
+        """Where each rank's current refresh epoch lies; when a refresh has started, the
+        banks of its rank see a new epoch (rows closed) and are recomputed."""
         t = self.t
         for rank in range(t.ranks):
             epoch = self.epoch(rank, now)
