@@ -163,22 +163,6 @@ class BankChoice:
         bound = ready if ready > self.act_ready[bank] else self.act_ready[bank]
         return entry, False, bound + t.rcd, 1, limit, eligible, 4 * rank + entry[2]
 
-    def _value(self, bank: int) -> int:
-        """The clock ``bank``'s candidate's column command can issue at this decision: its
-        own bound, its class floor, and the limits of its bank group."""
-        part, group = self.part[bank], self.group_of[bank]
-        cls = part[CLASS]
-        value = self.floor[cls]
-        if part[BOUND] > value:
-            value = part[BOUND]
-        if group == self.last_col_group and self.last_col + self.col_same > value:
-            value = self.last_col + self.col_same           # tCCD_L
-        if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > value:
-            value = self.last_write_group[group] + self.write_to_read_l     # tWTR_L
-        if not cls & 2 and self.act_group[group] + self.group_act > value:
-            value = self.act_group[group] + self.group_act  # tRRD_L
-        return value
-
     # -- the decision -------------------------------------------------------------------------
 
     def _choose(self, now: int) -> tuple[int, int]:
@@ -224,7 +208,9 @@ class BankChoice:
         return bank, part[BOUND] if part[BOUND] > value else value
 
     def _best_ready(self) -> tuple[int, int]:
-        """(clock, key) of the best ready bank: ``_value`` inline, as it is the inner loop."""
+        """(clock, key) of the best ready bank. A bank's clock is its own bound, its class
+        floor, and the limits of its bank group (tCCD_L after the last column command,
+        tWTR_L for a read, tRRD_L for an ACT); written inline, as this is the inner loop."""
         best = best_key = FAR
         part_of, group_of, floor = self.part, self.group_of, self.floor
         hot, same = self.last_col_group, self.last_col + self.col_same
@@ -252,15 +238,23 @@ class BankChoice:
     def _best_waiting(self, best: int, best_key: int) -> tuple[int, int]:
         """Waiting banks whose own bound does not rule them out; those that have reached
         their class floor become ready."""
-        ready = []
-        for bound, key in self.waiting:
+        ready, floor = [], self.floor
+        hot, same = self.last_col_group, self.last_col + self.col_same
+        for bound, key in self.waiting:     # a bank's clock as in ``_best_ready``
             if bound > best:
                 break
             bank = key & BANK_MASK
-            clock = self._value(bank)
+            cls, group = self.part[bank][CLASS], self.group_of[bank]
+            clock = bound if bound > floor[cls] else floor[cls]
+            if group == hot and same > clock:
+                clock = same
+            if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > clock:
+                clock = self.last_write_group[group] + self.write_to_read_l
+            if not cls & 2 and self.act_group[group] + self.group_act > clock:
+                clock = self.act_group[group] + self.group_act
             if clock < best or (clock == best and key < best_key):
                 best, best_key = clock, key
-            if bound <= self.floor[self.part[bank][CLASS]]:
+            if bound <= floor[cls]:
                 ready.append(bank)
         for bank in ready:
             self._unplace(bank)

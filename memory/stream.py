@@ -66,8 +66,10 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
                 c.advance(clock, done)
         offered = 0
         while offered < max_issue and i < n and due[i] <= clock:
-            if not ctrls[chan[i]].offer(i, bank[i], row[i], write[i], clock):
+            c = ctrls[chan[i]]
+            if c.queued[write[i]] >= c.depth[write[i]]:     # what c.accepts tells, inline
                 break
+            c.offer(i, bank[i], row[i], write[i], clock)
             accept[i] = clock
             if write[i]:
                 done[i] = clock + 1
