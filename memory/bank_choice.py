@@ -56,6 +56,10 @@ class BankChoice:
         self.home = [-2] * nb                   # class index if ready, -1 waiting, -2 unplaced
         # class of a bank: 4 * rank + 2 * (its candidate hits the open row) + is_write
         self.ready = [[] for _ in range(4 * t.ranks)]    # per class: keys, ascending
+        # the order classes are looked at: row hits first, as their floor is the lower
+        # (it lacks the ACT limits), so that miss classes are more often ruled out unseen
+        self.classes = [(c, self.ready[c]) for hit in (2, 0) for r in range(t.ranks)
+                        for c in (4 * r + hit, 4 * r + hit + 1)]
         self.waiting: list[tuple[int, int]] = []         # (own bound, key), ascending
         self.dirty: set[int] = set()            # banks whose part must be recomputed
         self.floor = [0] * (4 * t.ranks)        # per class, at this decision
@@ -214,7 +218,7 @@ class BankChoice:
         best = best_key = FAR
         part_of, group_of, floor = self.part, self.group_of, self.floor
         hot, same = self.last_col_group, self.last_col + self.col_same
-        for cls, keys in enumerate(self.ready):
+        for cls, keys in self.classes:
             if not keys or floor[cls] > best:
                 continue
             low = floor[cls]
