@@ -13,7 +13,8 @@ digest; ``--compare`` names the first request or counter that differs.
 
     python benchmarks/dram_decisions.py --out /tmp/base.jsonl            # before
     python benchmarks/dram_decisions.py --out /tmp/new.jsonl --compare /tmp/base.jsonl
-    python benchmarks/dram_decisions.py --requests 3000 --digests --out tests/golden/dram_decisions.json
+    python benchmarks/dram_decisions.py --requests 3000 --digests \
+        --out tests/golden/dram_decisions.json
 
 The digests in tests/golden/dram_decisions.json were made by the controller
 before its speed work (commit a9ae1c0); tests/test_dram_decisions.py checks the

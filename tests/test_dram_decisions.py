@@ -98,7 +98,8 @@ class Checked(ChannelController):
         col, act, pre = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
         served = super()._serve(bank, clock)
         kind = 0 if act is None else (1 if pre is None else 2)
-        assert served == (col, entry, kind) and self.bank_busy[bank] == (col if act is None else act)
+        assert served == (col, entry, kind)
+        assert self.bank_busy[bank] == (col if act is None else act)
         return served
 
 
