@@ -30,18 +30,26 @@ A decision is taken at the clock of the previous column command and sees the
 requests that had arrived by then. Row hits are counted as DRAMsim3 counts
 them: a column command is a hit when its row has served one since its ACT.
 Times are integer memory clocks.
+
+What a decision costs does not grow with the queues: the read queue and write
+buffer are kept per bank, with the banks that may move ordered by their first
+arrival, so the next transaction to move is a look-up; the first-ready choice
+is kept incrementally (``memory/bank_choice.py``), and the clock it computes is
+the column clock unless a refresh intervenes. tests/test_dram_decisions.py
+checks every choice against a full scan and the decisions against those of
+the straightforward implementation this replaced.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left, insort
 
+from memory.bank_choice import (BANK_BITS, BOUND, ELIGIBLE, ENTRY, HIT, KIND, LIMIT, NEVER,
+                                 BankChoice)
 from memory.timing import CommandTiming
 
-NEVER = -(1 << 40)
 
-
-class ChannelController:
+class ChannelController(BankChoice):
     """Bank state, queues and counters of one channel; ``advance`` makes decisions."""
 
     def __init__(self, timing: CommandTiming) -> None:
@@ -60,108 +68,120 @@ class ChannelController:
         self.last_col, self.last_col_rank, self.last_col_group = NEVER, -1, -1
         self.last_read = NEVER
         self.last_write_group, self.last_write_rank = [NEVER] * groups, [NEVER] * t.ranks
-        self.trans = (deque(), deque())          # read queue, write buffer: (req, bank, row, t)
-        self.trans_banks: tuple[dict, dict] = ({}, {})     # per queue: bank -> entries
+        # the read queue and the write buffer, kept per bank: bank -> list of
+        # (request, bank, row, t, arrival number), and their lengths
+        self.trans: tuple[dict, dict] = ({}, {})
+        self.queued = [0, 0]
+        self.arrivals = 0
+        # per queue: (arrival number of its first entry, bank) of every bank with entries
+        # and room in its command queue, ascending: the first is the next to move
+        self.movable: tuple[list, list] = ([], [])
         self.cmdq: dict[int, list] = {}          # bank -> [(req, row, is_write, t)], bank_queue deep
+        self.full: set[int] = set()              # banks whose command queue is full
         self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
         self.moved_until = 0                     # one transaction moves per clock
-        self.cache: dict[int, tuple] = {}        # bank -> (epoch, request, hit, own bound)
-        self.move_blocked = False                # the last move scan found no room
+        self.move_blocked = False                # nothing can move until a queue changes
         self.observer = None                     # called (request, column clock, is write, kind)
         self.now = 0
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
+        self.write_recovery = t.cwl + t.burst_clocks + t.wr   # write to PRE of its bank
+        self.depth = (t.read_queue, t.write_queue)
+        self._choice_init()
 
     # -- queues ---------------------------------------------------------------------
 
     def accepts(self, is_write: bool) -> bool:
         """Whether the read queue (write buffer) has room for one more request."""
-        return len(self.trans[is_write]) < (self.t.write_queue if is_write else self.t.read_queue)
+        return self.queued[is_write] < self.depth[is_write]
 
     def enqueue(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> None:
-        if not self.has_work():
-            self.now = max(self.now, clock + 1)
-        self.trans[is_write].append((request, bank, row, clock))
-        count = self.trans_banks[is_write]
-        count[bank] = count.get(bank, 0) + 1
+        """Queue a request the queue ``accepts``."""
+        if not self.offer(request, bank, row, is_write, clock):
+            raise ValueError(f"request {request}: the {'write' if is_write else 'read'} queue "
+                             "is full (ask accepts first)")
+
+    def offer(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> bool:
+        """Queue a request if its queue has room; whether it had."""
+        if self.queued[is_write] >= self.depth[is_write]:
+            return False
+        if not (self.cmdq or self.queued[0] or self.draining or self._drain_due()):
+            self.now = max(self.now, clock + 1)     # idle until now: wake after the arrival
+        entry = (request, bank, row, clock, self.arrivals)
+        entries = self.trans[is_write].get(bank)
+        if entries is None:
+            self.trans[is_write][bank] = [entry]
+            if bank not in self.full:
+                insort(self.movable[is_write], (self.arrivals, bank))
+        else:
+            entries.append(entry)
+        self.arrivals += 1
+        self.queued[is_write] += 1
         self.move_blocked = False
+        return True
 
     def end_of_stream(self) -> None:
         """No more requests will come: drain the writes left in the buffer."""
         self.flush, self.move_blocked = True, False
 
     def has_work(self) -> bool:
-        return bool(self.cmdq or self.trans[0] or self.draining or self._drain_due())
+        return bool(self.cmdq or self.queued[0] or self.draining or self._drain_due())
 
     def _drain_due(self) -> bool:
         """DRAMsim3's rule: the write buffer is full, or holds more than ``drain_low``
         writes while no read waits anywhere."""
-        writes = len(self.trans[1])
-        return writes >= self.t.write_queue or (writes > 0 and not self.trans[0] and (
+        writes = self.queued[1]
+        return writes >= self.t.write_queue or (writes > 0 and not self.queued[0] and (
             self.flush or (writes > self.t.drain_low and not self.cmdq)))
 
     def _move(self, clock: int) -> None:
         """Move transactions into their banks' command queues, one per clock up to ``clock``:
         the first in queue order (arrived before ``clock``) whose bank queue has room."""
-        if self.move_blocked:       # nothing changed since the last scan found no room
-            return
-        cmdq, depth = self.cmdq, self.t.bank_queue
+        cmdq = self.cmdq
         while self.moved_until < clock:
-            if not self.draining and self._drain_due():
-                self.draining = len(self.trans[1])
+            if not self.draining and self.queued[1] and self._drain_due():
+                self.draining = self.queued[1]
             is_write = bool(self.draining)
-            source = self.trans[is_write]
-            if not source:
-                self.move_blocked = True
+            movable = self.movable[is_write]
+            if not movable:             # empty, or every entry waits for a full bank:
+                self.move_blocked = True    # nothing moves until a queue changes
                 return
-            entry = source[0]
-            if entry[3] >= clock:
+            bank = movable[0][1]
+            entries = self.trans[is_write][bank]
+            if entries[0][3] >= clock:  # arrivals are in clock order: none has arrived
                 return
-            queue = cmdq.get(entry[1])
-            if queue is None or len(queue) < depth:
-                source.popleft()            # the head moves: the common case
-            else:
-                index = self._first_with_room(source, clock, is_write)
-                if index is None:
-                    return
-                entry = source[index]
-                del source[index]
-                queue = cmdq.get(entry[1])
-            count = self.trans_banks[is_write]
-            count[entry[1]] -= 1
-            if not count[entry[1]]:
-                del count[entry[1]]
-            if queue is None:
-                queue = cmdq[entry[1]] = []
+            entry = entries.pop(0)     # short lists: cheaper than deques here
+            del movable[0]
+            self.queued[is_write] -= 1
+            queue = cmdq.get(bank)
+            if queue is None:           # the bank waits from now on, after every busy bank
+                queue = cmdq[bank] = []
+                self.key[bank] = self.order << BANK_BITS | bank
+                self.order += 1
+                self.dirty.add(bank)
+            elif (part := self.part[bank]) is not None and part[ELIGIBLE] \
+                    and entry[2] == self.open_row[bank]:
+                self.dirty.add(bank)    # a hit on the open row may jump the head
             queue.append((entry[0], entry[2], is_write, entry[3]))
-            self.cache.pop(entry[1], None)
+            if len(queue) >= self.t.bank_queue:
+                self._fill(bank, not is_write)
+            elif entries:
+                insort(movable, (entries[0][4], bank))
+            if not entries:
+                del self.trans[is_write][bank]
             if self.draining:
                 self.draining -= 1
             self.moved_until += 1
         self.moved_until = clock
 
-    def _first_with_room(self, source: deque, clock: int, is_write: bool):
-        """Index of the first entry whose bank queue has room (None: no move now; when
-        no bank with waiting entries has room, none can move until a queue changes)."""
-        cmdq, depth = self.cmdq, self.t.bank_queue
-        waiting = self.trans_banks[is_write]
-        if len(waiting) <= 2:       # streams: a long queue on one or two full banks
-            for bank in waiting:
-                queue = cmdq.get(bank)
-                if queue is None or len(queue) < depth:
-                    break
-            else:
-                self.move_blocked = True
-                return None
-        for index, entry in enumerate(source):
-            if entry[3] >= clock:
-                return None
-            queue = cmdq.get(entry[1])
-            if queue is None or len(queue) < depth:
-                return index
-        self.move_blocked = True
-        return None
+    def _fill(self, bank: int, other: bool) -> None:
+        """``bank``'s command queue is full: none of its entries may move, from either queue."""
+        self.full.add(bank)
+        entries = self.trans[other].get(bank)
+        if entries:
+            movable = self.movable[other]
+            del movable[bisect_left(movable, (entries[0][4], bank))]
 
     # -- refresh --------------------------------------------------------------------
 
@@ -183,19 +203,6 @@ class ChannelController:
         return end if end > clock else clock
 
     # -- one decision ---------------------------------------------------------------
-
-    def _candidate(self, bank: int, queue: list, clock: int):
-        """The request bank ``bank`` would serve next at ``clock`` (or None)."""
-        head = queue[0]
-        if head[3] >= clock:
-            return None
-        row = self.open_row[bank]
-        if row >= 0 and self.row_epoch[bank] == self.epoch(bank // self.per_rank, clock) \
-                and head[1] != row and self.served[bank] < self.t.max_row_hits:
-            for entry in queue:
-                if entry[1] == row and entry[3] < clock:
-                    return entry
-        return head
 
     def column_time(self, bank: int, row: int, is_write: bool, ready: int):
         """(column clock, ACT clock or None, PRE clock or None) for a request at ``bank``."""
@@ -239,109 +246,100 @@ class ChannelController:
 
     def _issue(self, bank: int, row: int, is_write: bool, times) -> int:
         """Commit one request's commands; returns its column clock."""
-        t, (col, act, _pre) = self.t, times   # the PRE only delayed the ACT
-        rank, group = bank // self.per_rank, bank // self.per_group
+        col, act = times[0], times[1]           # the PRE only delayed the ACT
+        rank, group = self.rank_of[bank], self.group_of[bank]
         if act is not None:
-            self.acts[bank] += 1
-            self.open_row[bank], self.row_epoch[bank] = row, self.epoch(rank, act)
-            self.served[bank] = 0
-            self.col_ready[bank], self.pre_ready[bank] = act + t.rcd, act + t.ras
-            self.act_ready[bank] = act + t.rc
-            self.act_rank[rank] = max(self.act_rank[rank], act)
-            self.act_group[group] = max(self.act_group[group], act)
-            self.faw[rank] = sorted(self.faw[rank] + [act])[1:]
-        if self.served[bank]:
-            self.hits[bank] += 1
-        self.served[bank] += 1
+            self._open(bank, rank, group, row, act)
+            served, self.bank_busy[bank] = 0, act
+        else:
+            served, self.bank_busy[bank] = self.served[bank], col
+            self.hits[bank] += served > 0
+        self.served[bank] = served + 1
         if is_write:
             self.writes[bank] += 1
-            self.pre_ready[bank] = max(self.pre_ready[bank], col + t.cwl + t.burst_clocks + t.wr)
+            pre = col + self.write_recovery
             self.last_write_group[group] = self.last_write_rank[rank] = col
         else:
             self.reads[bank] += 1
-            self.pre_ready[bank] = max(self.pre_ready[bank], col + t.rtp)
+            pre = col + self.t.rtp
             self.last_read = col
-        self.act_ready[bank] = max(self.act_ready[bank], self.pre_ready[bank] + t.rp)
+        if pre < self.pre_ready[bank]:
+            pre = self.pre_ready[bank]
+        self.pre_ready[bank] = pre
+        pre += self.t.rp
+        if pre > self.act_ready[bank]:
+            self.act_ready[bank] = pre
         self.last_col, self.last_col_rank, self.last_col_group = col, rank, group
-        self.bank_busy[bank] = act if act is not None else col
-        self.cache.pop(bank, None)
         return col
 
-    def _bank_part(self, bank: int, queue: list, clock: int):
-        """(request, is a row hit, the bank's own bound) for bank ``bank`` at ``clock``:
-        for a hit the column clock, else the ACT clock before rank-wide limits."""
-        entry = self._candidate(bank, queue, clock)
-        rank = bank // self.per_rank
-        ready = self._after_refresh(rank, max(entry[3] + 1, self.bank_busy[bank]))
-        if self.row_epoch[bank] == self.epoch(rank, ready) and self.open_row[bank] >= 0:
-            if self.open_row[bank] == entry[1]:
-                return entry, True, max(ready, self.col_ready[bank])
-            return entry, False, max(ready, self.pre_ready[bank]) + self.t.rp
-        return entry, False, max(ready, self.act_ready[bank])
-
-    def _choose(self, now: int):
-        """The bank and request whose column command can issue first (None if none)."""
-        t, cache, bank_part = self.t, self.cache, self._bank_part
-        per_rank, per_group, rcd = self.per_rank, self.per_group, t.rcd
-        if t.ranks == 1:
-            epochs = (self.epoch(0, now),)
-        else:
-            epochs = [self.epoch(r, now) for r in range(t.ranks)]
-        floors: dict[int, int] = {}     # per bank group: rank-wide ACT limits as a column clock
-        buses: dict[tuple[int, bool], int] = {}     # per (bank group, is write)
-        # no column command can issue before the bus allows the closest successor
-        earliest = self.last_col + min(self.col_other, t.burst_clocks + t.rtrs)
-        best_col, best = 1 << 62, None
-        for bank, queue in self.cmdq.items():
-            epoch = epochs[bank // per_rank]
-            cached = cache.get(bank)
-            if cached is None or cached[0] != epoch:
-                cached = cache[bank] = (epoch, *bank_part(bank, queue, now))
-            _, entry, hit, col = cached
-            if not hit:
-                col += rcd
-                group = bank // per_group
-                floor = floors.get(group)
-                if floor is None:
-                    rank = group // t.bank_groups
-                    floor = floors[group] = max(
-                        self.act_rank[rank] + t.rrd_s, self.act_group[group] + t.rrd_l,
-                        self.faw[rank][0] + t.faw) + rcd
-                if floor > col:
-                    col = floor
-            if col < best_col:
-                key = (bank // per_group, entry[2])
-                bus = buses.get(key)
-                if bus is None:
-                    bus = buses[key] = self._bus_ready(bank // per_rank, key[0], entry[2])
-                if bus > col:
-                    col = bus
-                if col < best_col:
-                    best_col, best = col, (bank, entry)
-                    if col <= earliest:     # no later bank can do better, only tie
-                        break
-        return best
+    def _open(self, bank: int, rank: int, group: int, row: int, act: int) -> None:
+        """An ACT of ``row`` at clock ``act``: the bank's row timers and the rank's ACT limits."""
+        t = self.t
+        self.acts[bank] += 1
+        self.open_row[bank] = row
+        self.row_epoch[bank] = self.epoch_now[rank] \
+            if self.epoch_lo[rank] <= act < self.epoch_hi[rank] else self.epoch(rank, act)
+        self.col_ready[bank], self.pre_ready[bank] = act + t.rcd, act + t.ras
+        self.act_ready[bank] = act + t.ras + t.rp
+        if act > self.act_rank[rank]:
+            self.act_rank[rank] = act
+        if act > self.act_group[group]:
+            self.act_group[group] = act
+        window = self.faw[rank]                 # the last four ACTs, oldest first
+        insort(window, act)
+        del window[0]
+        # as _rank_act, inline: one call less per ACT
+        self.rank_act[rank] = max(self.act_rank[rank] + t.rrd_s, window[0] + t.faw) + t.rcd
 
     def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
-        while self.now <= clock and self.has_work():
+        data = self.t.cl + self.t.burst_clocks
+        while self.now <= clock and (self.cmdq or self.queued[0] or self.draining
+                                     or self._drain_due()):
             now = self.now
-            self._move(now)
-            best = self._choose(now)
-            if best is None:          # nothing ready to serve at this clock
+            if not self.move_blocked:
+                self._move(now)
+            if not self.cmdq:         # nothing ready to serve at this clock
                 self.now = now + 1
                 continue
-            bank, entry = best
-            queue = self.cmdq[bank]
-            queue.remove(entry)
-            self.move_blocked = False
-            if not queue:
-                del self.cmdq[bank]
-            times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
-            col = self._issue(bank, entry[1], entry[2], times)
+            col, entry, kind = self._serve(*self._choose(now))
             if not entry[2]:
-                done[entry[0]] = col + self.t.cl + self.t.burst_clocks
+                done[entry[0]] = col + data
             if self.observer is not None:   # 0 row hit, 1 bank closed, 2 another row open
-                kind = 0 if times[1] is None else (1 if times[2] is None else 2)
                 self.observer(entry[0], col, entry[2], kind)
-            self.now = max(now, col)
+            if col > now:
+                self.now = col
+
+    def _serve(self, bank: int, clock: int) -> tuple[int, tuple, int]:
+        """Issue the commands of ``bank``'s candidate, its column command at ``clock`` as
+        the choice computed it unless a refresh falls before it; (column clock, request,
+        kind)."""
+        part = self.part[bank]
+        entry, queue = part[ENTRY], self.cmdq[bank]
+        queue.remove(entry)
+        self.move_blocked = False
+        if bank in self.full:           # room again: its waiting entries may move
+            self.full.discard(bank)
+            for is_write in (0, 1):
+                entries = self.trans[is_write].get(bank)
+                if entries:
+                    insort(self.movable[is_write], (entries[0][4], bank))
+        if clock < part[LIMIT]:     # same refresh epoch: the choice's clock is exact
+            kind, act = part[KIND], None
+            if not part[HIT]:       # the ACT: as early as the bank and the ACT limits allow
+                act = part[BOUND]
+                if self.rank_act[self.rank_of[bank]] > act:
+                    act = self.rank_act[self.rank_of[bank]]
+                if self.act_group[self.group_of[bank]] + self.group_act > act:
+                    act = self.act_group[self.group_of[bank]] + self.group_act
+                act -= self.t.rcd
+            times = (clock, act, None)
+        else:
+            times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
+            kind = 0 if times[1] is None else (1 if times[2] is None else 2)
+        if queue:
+            self.dirty.add(bank)
+        else:
+            del self.cmdq[bank]
+            self._drop(bank)
+        return self._issue(bank, entry[1], entry[2], times), entry, kind

@@ -67,9 +67,9 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
         offered = 0
         while offered < max_issue and i < n and due[i] <= clock:
             c = ctrls[chan[i]]
-            if not c.accepts(write[i]):
+            if c.queued[write[i]] >= c.depth[write[i]]:     # what c.accepts tells, inline
                 break
-            c.enqueue(i, bank[i], row[i], write[i], clock)
+            c.offer(i, bank[i], row[i], write[i], clock)
             accept[i] = clock
             if write[i]:
                 done[i] = clock + 1

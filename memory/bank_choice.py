@@ -1,0 +1,268 @@
+"""Which bank serves next: the first-ready choice of ``memory/controller.py``, kept incrementally.
+
+The rule (the controller's docstring) is: among the banks with queued requests,
+the one whose column command can issue first, the bank that has waited longest
+(its queue became non-empty first) on a tie. A bank's earliest column clock is
+
+    max(own bound, rank-wide ACT limits if it must activate, data-bus limits)
+
+where the *own bound* depends only on that bank's state and queue, so it
+changes only when the bank is served or its queue changes (or a refresh starts),
+while the ACT and bus limits are shared by every bank of a rank, with a few
+per-bank-group extras (tRRD_L, tCCD_L, tWTR_L). Scanning every busy bank at
+every decision (up to 32 on DDR4) made random traffic cost several times
+streaming traffic; this keeps the same choice with a handful of look-ups:
+
+* each busy bank is in one **class** (rank, row hit or not, read or write),
+  which fixes the rank-wide part of its limits: the class floor, a lower bound
+  on the column clock of every bank in it;
+* a bank whose own bound is at most its class floor is **ready**: its column
+  clock is the floor unless a bank-group extra applies. Ready banks sit in
+  per-class lists in waiting order, so the first one at the floor ends the
+  class, usually after one or two look-ups;
+* the other banks **wait** in one list ordered by own bound; one whose own
+  bound exceeds the best clock found cannot win and is not looked at.
+
+Every bank looked at gets its exact clock, and a class or waiting bank is
+skipped only when a lower bound proves it cannot win or tie with an earlier
+bank, so the choice is the full scan's. Keys are ``order << BANK_BITS | bank``
+so that comparing keys compares waiting order.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+
+BANK_BITS = 8               # bank numbers below 256 per channel
+BANK_MASK = (1 << BANK_BITS) - 1
+FAR = 1 << 62
+NEVER = -(1 << 40)          # "long ago": a clock before any command
+# fields of a bank's part (one tuple per busy bank)
+ENTRY, HIT, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(7)
+
+
+class BankChoice:
+    """The choice structures; mixed into ``ChannelController``, whose state they read."""
+
+    def _choice_init(self) -> None:
+        t, nb = self.t, self.t.banks
+        if nb > BANK_MASK + 1:
+            raise ValueError(f"{nb} banks per channel: at most {BANK_MASK + 1}")
+        self.rank_of = [b // self.per_rank for b in range(nb)]
+        self.group_of = [b // self.per_group for b in range(nb)]
+        self.order = 0                          # next waiting-order number
+        self.key = [0] * nb                     # order << BANK_BITS | bank, while busy
+        self.part: list = [None] * nb           # per busy bank: the tuple above
+        self.home = [-2] * nb                   # class index if ready, -1 waiting, -2 unplaced
+        # class of a bank: 4 * rank + 2 * (its candidate hits the open row) + is_write
+        self.ready = [[] for _ in range(4 * t.ranks)]    # per class: keys, ascending
+        # the order classes are looked at: row hits first, as their floor is the lower
+        # (it lacks the ACT limits), so that miss classes are more often ruled out unseen
+        self.classes = [(c, self.ready[c]) for hit in (2, 0) for r in range(t.ranks)
+                        for c in (4 * r + hit, 4 * r + hit + 1)]
+        self.waiting: list[tuple[int, int]] = []         # (own bound, key), ascending
+        self.dirty: set[int] = set()            # banks whose part must be recomputed
+        self.floor = [0] * (4 * t.ranks)        # per class, at this decision
+        self.rank_act = [self._rank_act(r) for r in range(t.ranks)]
+        # per rank, what the class floors are computed from (the lists, updated in place)
+        self.rank_terms = [(r, 4 * r, self.rank_act, self.last_write_rank)
+                           for r in range(t.ranks)]
+        self.epoch_now, self.epoch_lo, self.epoch_hi = [0] * t.ranks, [0] * t.ranks, [0] * t.ranks
+        self._new_epochs(0)                     # sets epoch_lo, epoch_hi, epoch_check
+        # constant parts of the bus limits
+        self.burst_rtrs = t.burst_clocks + t.rtrs
+        self.read_to_write = t.cl + t.burst_clocks - t.cwl + t.rtrs
+        self.write_to_read_s = t.cwl + t.burst_clocks + t.wtr_s
+        self.write_to_read_l = t.cwl + t.burst_clocks + t.wtr_l
+        self.group_act = t.rrd_l + t.rcd
+        self.pre_act = t.rp + t.rcd
+
+    def _rank_act(self, rank: int) -> int:
+        """Rank-wide ACT limits (tRRD_S, tFAW) of ``rank`` as a column clock."""
+        t = self.t
+        return max(self.act_rank[rank] + t.rrd_s, self.faw[rank][0] + t.faw) + t.rcd
+
+    def _epoch_end(self, rank: int) -> int:
+        """The clock the refresh after the current epoch of ``rank`` starts."""
+        return self.ref_first[rank] + self.epoch_now[rank] * self.t.refi
+
+    # -- keeping the structures ----------------------------------------------------------
+
+    def _unplace(self, bank: int) -> None:
+        home, key = self.home[bank], self.key[bank]
+        if home >= 0:
+            keys = self.ready[home]
+            del keys[bisect_left(keys, key)]
+        elif home == -1:
+            item = (self.part[bank][BOUND], key)
+            del self.waiting[bisect_left(self.waiting, item)]
+        self.home[bank] = -2
+
+    def _drop(self, bank: int) -> None:
+        """``bank``'s queue is empty: it leaves the choice."""
+        self._unplace(bank)
+        self.part[bank] = None
+        self.dirty.discard(bank)
+
+    def _place_dirty(self, now: int) -> None:
+        """Recompute the part of every bank that changed and file it as ready or waiting."""
+        home, key, floor, cmdq = self.home, self.key, self.floor, self.cmdq
+        for bank in self.dirty:
+            if home[bank] != -2:
+                self._unplace(bank)
+            part = self.part[bank] = self._part(bank, cmdq[bank], now)
+            cls = part[CLASS]
+            if part[BOUND] <= floor[cls]:
+                insort(self.ready[cls], key[bank])
+                home[bank] = cls
+            else:
+                insort(self.waiting, (part[BOUND], key[bank]))
+                home[bank] = -1
+        self.dirty.clear()
+
+    def _new_epochs(self, now: int) -> None:
+        """Where each rank's current refresh epoch lies; when a refresh has started, the
+        banks of its rank see a new epoch (rows closed) and are recomputed."""
+        t = self.t
+        for rank in range(t.ranks):
+            epoch = self.epoch(rank, now)
+            if epoch != self.epoch_now[rank]:
+                self.epoch_now[rank] = epoch
+                self.dirty.update(b for b in self.cmdq if self.rank_of[b] == rank)
+            # within [lo, hi) a clock is in this epoch and outside its refresh
+            self.epoch_lo[rank] = self._refresh_end(rank, epoch) if epoch else NEVER
+            self.epoch_hi[rank] = self._epoch_end(rank)
+        self.epoch_check = min(self.epoch_hi)
+
+    # -- one bank ---------------------------------------------------------------------------
+
+    def _part(self, bank: int, queue: list, now: int) -> tuple:
+        """(request, row hit, own bound as a column clock, kind 0 hit / 1 closed / 2 other
+        row open, first clock of the next refresh epoch, may jump to a hit, class)."""
+        t, rank = self.t, self.rank_of[bank]
+        entry, row, eligible = queue[0], self.open_row[bank], False
+        if row >= 0 and self.row_epoch[bank] == self.epoch_now[rank] and entry[1] != row \
+                and self.served[bank] < t.max_row_hits:
+            for other in queue:         # older-row-first exception: a hit jumps the head
+                if other[1] == row:
+                    entry = other
+                    break
+            else:
+                eligible = True
+        ready = entry[3] + 1
+        if self.bank_busy[bank] > ready:
+            ready = self.bank_busy[bank]
+        if self.epoch_lo[rank] <= ready < self.epoch_hi[rank]:     # the common case
+            epoch, limit = self.epoch_now[rank], self.epoch_hi[rank]
+        else:                           # an older epoch, or inside a refresh
+            ready = self._after_refresh(rank, ready)
+            epoch = self.epoch(rank, ready)
+            limit = self.ref_first[rank] + epoch * t.refi
+        if self.row_epoch[bank] == epoch and row >= 0:
+            if row == entry[1]:
+                bound = ready if ready > self.col_ready[bank] else self.col_ready[bank]
+                return entry, True, bound, 0, limit, eligible, 4 * rank + 2 + entry[2]
+            bound = ready if ready > self.pre_ready[bank] else self.pre_ready[bank]
+            return entry, False, bound + self.pre_act, 2, limit, eligible, 4 * rank + entry[2]
+        bound = ready if ready > self.act_ready[bank] else self.act_ready[bank]
+        return entry, False, bound + t.rcd, 1, limit, eligible, 4 * rank + entry[2]
+
+    # -- the decision -------------------------------------------------------------------------
+
+    def _choose(self, now: int) -> tuple[int, int]:
+        """(bank, column clock) of the next column command; some bank must be busy."""
+        if now >= self.epoch_check:
+            self._new_epochs(now)
+        if len(self.cmdq) == 1:         # one busy bank (streams): no comparison to make
+            return self._lone(now)
+        # the floor of every class at this decision: rank-wide bus and ACT limits
+        last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
+        after_read = self.last_read + self.read_to_write
+        for rank, c, act, after_write in self.rank_terms:
+            base = last + (self.col_other if rank == last_rank else self.burst_rtrs)
+            write = after_read if after_read > base else base
+            read = after_write[rank] + self.write_to_read_s
+            if read < base:
+                read = base
+            act = act[rank]
+            floor[c] = read if read > act else act
+            floor[c + 1] = write if write > act else act
+            floor[c + 2] = read
+            floor[c + 3] = write
+        if self.dirty:
+            self._place_dirty(now)
+        best, best_key = self._best_ready()
+        if self.waiting and self.waiting[0][0] <= best:
+            best, best_key = self._best_waiting(best, best_key)
+        return best_key & BANK_MASK, best
+
+    def _lone(self, now: int) -> tuple[int, int]:
+        """The only busy bank and its column clock; a new part waits (filed by bound)."""
+        bank = next(iter(self.cmdq))
+        if self.dirty:                  # only this bank can be dirty
+            self._unplace(bank)
+            part = self.part[bank] = self._part(bank, self.cmdq[bank], now)
+            insort(self.waiting, (part[BOUND], self.key[bank]))
+            self.home[bank] = -1
+            self.dirty.clear()
+        part, rank, group = self.part[bank], self.rank_of[bank], self.group_of[bank]
+        value = self._bus_ready(rank, group, part[ENTRY][2])
+        if not part[HIT]:
+            value = max(value, self.rank_act[rank], self.act_group[group] + self.group_act)
+        return bank, part[BOUND] if part[BOUND] > value else value
+
+    def _best_ready(self) -> tuple[int, int]:
+        """(clock, key) of the best ready bank. A bank's clock is its own bound, its class
+        floor, and the limits of its bank group (tCCD_L after the last column command,
+        tWTR_L for a read, tRRD_L for an ACT); written inline, as this is the inner loop."""
+        best = best_key = FAR
+        part_of, group_of, floor = self.part, self.group_of, self.floor
+        hot, same = self.last_col_group, self.last_col + self.col_same
+        for cls, keys in self.classes:
+            if not keys or floor[cls] > best:
+                continue
+            low = floor[cls]
+            for key in keys:
+                if low == best and key > best_key:
+                    break               # the rest are later and at best tie
+                part, group = part_of[key & BANK_MASK], group_of[key & BANK_MASK]
+                clock = part[BOUND] if part[BOUND] > low else low
+                if group == hot and same > clock:
+                    clock = same
+                if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > clock:
+                    clock = self.last_write_group[group] + self.write_to_read_l
+                if not cls & 2 and self.act_group[group] + self.group_act > clock:
+                    clock = self.act_group[group] + self.group_act
+                if clock < best or (clock == best and key < best_key):
+                    best, best_key = clock, key
+                if clock == low:
+                    break
+        return best, best_key
+
+    def _best_waiting(self, best: int, best_key: int) -> tuple[int, int]:
+        """Waiting banks whose own bound does not rule them out; those that have reached
+        their class floor become ready."""
+        ready, floor = [], self.floor
+        hot, same = self.last_col_group, self.last_col + self.col_same
+        for bound, key in self.waiting:     # a bank's clock as in ``_best_ready``
+            if bound > best:
+                break
+            bank = key & BANK_MASK
+            cls, group = self.part[bank][CLASS], self.group_of[bank]
+            clock = bound if bound > floor[cls] else floor[cls]
+            if group == hot and same > clock:
+                clock = same
+            if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > clock:
+                clock = self.last_write_group[group] + self.write_to_read_l
+            if not cls & 2 and self.act_group[group] + self.group_act > clock:
+                clock = self.act_group[group] + self.group_act
+            if clock < best or (clock == best and key < best_key):
+                best, best_key = clock, key
+            if bound <= floor[cls]:
+                ready.append(bank)
+        for bank in ready:
+            self._unplace(bank)
+            cls = self.part[bank][CLASS]
+            insort(self.ready[cls], self.key[bank])
+            self.home[bank] = cls
+        return best, best_key
