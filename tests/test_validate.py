@@ -55,6 +55,24 @@ def test_validation_passes_only_when_every_check_passes():
     assert Validation([], [ok]).passed and not Validation([], [ok, bad]).passed
 
 
+def test_the_checks_table_is_one_line_per_check_at_80_columns():
+    from rich.console import Console
+    from tlm.app.plausibility import plausibility_checks
+    from tlm.app.validate_view import checks_table
+    names = ["mnist-cnn", "nmnist-cnn", "cifar10-cifarnet", "dvsgesture-cnn"]
+    rows = [_row(n, 38.8, 497.5) for n in names]
+    checks = plausibility_checks(rows, {}) + check_targets(rows)
+    console = Console(width=80, record=True, force_terminal=False)
+    console.print(checks_table(checks, names))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for c in checks:   # measured and target on the check's own line, never wrapped
+        assert any(c.measured in line and c.target in line for line in lines), c.name
+    for name in names:  # each workload named once, as its section's header
+        assert sum(line.strip() == name for line in lines) == 1
+    assert len([l for l in lines if l.strip()]) <= len(checks) + len(names) + 4
+
+
 def test_knee_is_where_the_next_step_stops_paying():
     base = _row("a", 5.0, 5.0)
     points = [SweepPoint("a", "DRAM GB/s", gbps, dataclasses.replace(base, seconds=s), 0.5,
