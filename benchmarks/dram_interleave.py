@@ -56,6 +56,8 @@ def main() -> int:
     parser.add_argument("--workload", action="append", help="reference workload (repeatable)")
     parser.add_argument("--preset", action="append", help="DRAM preset (repeatable)")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     with tempfile.TemporaryDirectory() as tmp:
         traces = {"sample": None}
         for name in args.workload or ["mnist-cnn"]:

@@ -68,6 +68,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| part | stream | µs/request | Store hand-off µs | ratio |")
     print("|---|---|---:|---:|---:|")
