@@ -26,8 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from multiprocessing import get_context
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,6 +68,8 @@ SOURCES: dict[str, Source] = {
     "dram-interleave": Source("python benchmarks/dram_interleave.py", False,
                               dram_interleave_blocks),
 }
+
+TRACE_SOURCES = ("validate", "fe-lut", "design-point")   # read the cached reference traces
 
 
 @dataclass
@@ -112,18 +116,37 @@ def checkout_producer() -> dict[str, Any]:
     return {"name": DISTRIBUTION, "version": tool_version(), "git_commit": commit}
 
 
-def generate(names: list[str], ctx: Context) -> dict[tuple[str, str], str]:
-    """Every block of the named sources, provenance line included; (source, block) -> body."""
-    bodies, producer = {}, checkout_producer()
-    for name in names:
-        source, started = SOURCES[name], time.monotonic()
-        say(f"{name}: {source.command}")
-        made, inputs = source.make(ctx)
-        made_by = (ctx.report or {}).get("producer", producer) if name == "validate" else producer
-        line = provenance_line(source.command, made_by, inputs)
-        for block, body in made.items():
-            bodies[(name, block)] = f"{body}\n\n{line}"
-        say(f"{name}: {len(made)} blocks in {time.monotonic() - started:.0f} s")
+def run_source(name: str, ctx: Context) -> tuple[dict[str, str], str, dict | None]:
+    """One source's blocks, its inputs line and (validate) the producer its report names."""
+    source, started = SOURCES[name], time.monotonic()
+    say(f"{name}: {source.command}")
+    made, inputs = source.make(ctx)
+    say(f"{name}: {len(made)} blocks in {time.monotonic() - started:.0f} s")
+    return made, inputs, (ctx.report or {}).get("producer") if name == "validate" else None
+
+
+def generate(names: list[str], ctx: Context, jobs: int = 1) -> dict[tuple[str, str], str]:
+    """Every block of the named sources, provenance line included; (source, block) -> body.
+
+    With ``jobs`` > 1 the sources run in that many processes, the slowest first; the
+    reference traces are made beforehand, so no two processes build the same one.
+    """
+    producer = checkout_producer()
+    if jobs > 1 and any(n in TRACE_SOURCES for n in names):
+        from traces.recipes import REFERENCE_RECIPES, ensure_trace
+        for recipe in REFERENCE_RECIPES.values():
+            ensure_trace(recipe, ctx.cache)
+    if jobs > 1:
+        order = sorted(names, key=lambda n: SOURCES[n].cheap)
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            futures = {n: pool.submit(run_source, n, ctx) for n in order}
+            results = {n: futures[n].result() for n in names}
+    else:
+        results = {n: run_source(n, ctx) for n in names}
+    bodies = {}
+    for name, (made, inputs, made_by) in results.items():
+        line = provenance_line(SOURCES[name].command, made_by or producer, inputs)
+        bodies.update({(name, block): f"{body}\n\n{line}" for block, body in made.items()})
     return bodies
 
 
@@ -200,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", help="reference trace cache (default $H2LEARN_CACHE)")
     parser.add_argument("--check", action="store_true",
                         help="run the cheap sources and fail if the docs differ; write nothing")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="run up to N sources at once, in processes (default 1)")
     parser.add_argument("--list", action="store_true", help="list the sources and their blocks")
     args = parser.parse_args(argv)
     if args.list:
@@ -207,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = chosen(args)
     with tempfile.TemporaryDirectory() as tmp:
-        bodies = generate(names, Context(Path(tmp), args.cache, args.validate_json))
+        bodies = generate(names, Context(Path(tmp), args.cache, args.validate_json), args.jobs)
     if args.check:
         problems = check_structure() + stale_blocks(bodies)
         print("\n".join(problems) or f"docs up to date ({', '.join(names)})")
