@@ -46,29 +46,29 @@ from docblocks import (MEASURED, PROVENANCE_START, ROOT, comparable, doc_files, 
 
 @dataclass(frozen=True)
 class Source:
-    command: str                 # what a reader runs to get the same numbers
+    what: str                    # what it runs: the command a reader runs for the same numbers
     cheap: bool                  # seconds: compared with the docs by --check and the tests
     make: Callable[[Any], tuple[dict[str, str], str]]
 
 
 SOURCES: dict[str, Source] = {
-    "report": Source("h2learn run", True, report_blocks),
-    "analyze": Source("h2learn run [--set ...] --json r.json && h2learn analyze r.json", True,
+    "report": Source("`h2learn run`", True, report_blocks),
+    "analyze": Source("`h2learn run [--set ...] --json r.json && h2learn analyze r.json`", True,
                       analyze_blocks),
-    "sample-trace": Source("h2learn trace info traces/data/sample.h5", True, sample_trace_blocks),
-    "gpu": Source("reports.gpu.gpu_baseline", True, gpu_blocks),
-    "energy": Source("reports.tech, reports.energy, reports.area", True, energy_blocks),
-    "design-buffers": Source("python -m tlm.app.design_point (buffer sizing)", True,
+    "sample-trace": Source("`h2learn trace info traces/data/sample.h5`", True,
+                           sample_trace_blocks),
+    "gpu": Source("`reports.gpu.gpu_baseline`", True, gpu_blocks),
+    "energy": Source("`reports.tech`, `reports.energy`, `reports.area`", True, energy_blocks),
+    "design-buffers": Source("`python -m tlm.app.design_point` (its buffer sizing)", True,
                              buffer_blocks),
-    "validate": Source("h2learn validate --sensitivity --json", False, validate_blocks),
-    "fe-lut": Source("python benchmarks/fe_lut_vs_accumulate.py TRACE", False, fe_lut_blocks),
-    "design-point": Source("python -m tlm.app.design_point", False, design_point_blocks),
-    "dram-calibration": Source("python benchmarks/dram_calibration.py", False,
+    "validate": Source("`h2learn validate --sensitivity --json`", False, validate_blocks),
+    "fe-lut": Source("`python benchmarks/fe_lut_vs_accumulate.py TRACE`", False, fe_lut_blocks),
+    "design-point": Source("`python -m tlm.app.design_point`", False, design_point_blocks),
+    "dram-calibration": Source("`python benchmarks/dram_calibration.py`", False,
                                dram_calibration_blocks),
-    "dram-interleave": Source("python benchmarks/dram_interleave.py", False,
+    "dram-interleave": Source("`python benchmarks/dram_interleave.py`", False,
                               dram_interleave_blocks),
 }
-
 TRACE_SOURCES = ("validate", "fe-lut", "design-point")   # read the cached reference traces
 
 
@@ -119,7 +119,7 @@ def checkout_producer() -> dict[str, Any]:
 def run_source(name: str, ctx: Context) -> tuple[dict[str, str], str, dict | None]:
     """One source's blocks, its inputs line and (validate) the producer its report names."""
     source, started = SOURCES[name], time.monotonic()
-    say(f"{name}: {source.command}")
+    say(f"{name}: {source.what}")
     made, inputs = source.make(ctx)
     say(f"{name}: {len(made)} blocks in {time.monotonic() - started:.0f} s")
     return made, inputs, (ctx.report or {}).get("producer") if name == "validate" else None
@@ -145,7 +145,7 @@ def generate(names: list[str], ctx: Context, jobs: int = 1) -> dict[tuple[str, s
         results = {n: run_source(n, ctx) for n in names}
     bodies = {}
     for name, (made, inputs, made_by) in results.items():
-        line = provenance_line(SOURCES[name].command, made_by or producer, inputs)
+        line = provenance_line(name, SOURCES[name].what, made_by or producer, inputs)
         bodies.update({(name, block): f"{body}\n\n{line}" for block, body in made.items()})
     return bodies
 
@@ -210,7 +210,7 @@ def list_sources() -> None:
         for b in find_blocks(path.read_text(), str(path.relative_to(ROOT))):
             where.setdefault(b.source, []).append(f"{b.path}:{b.name}")
     for name, source in SOURCES.items():
-        print(f"{name:17} {'cheap' if source.cheap else 'slow '}  {source.command}")
+        print(f"{name:17} {'cheap' if source.cheap else 'slow '}  {source.what}")
         for place in where.get(name, []):
             print(f"{'':25}{place}")
 

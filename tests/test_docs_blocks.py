@@ -55,13 +55,13 @@ def test_malformed_markers_are_one_error_naming_the_line(text, problem):
 
 
 def test_the_provenance_line_names_command_version_commit_and_inputs():
-    line = docblocks.provenance_line("h2learn run", {"name": "h2learn-tlm", "version": "9.9",
-                                                    "git_commit": "abcdef0123456789-dirty"},
-                                     "trace `ffff`")
-    assert line.startswith(docblocks.PROVENANCE_START)
-    assert "`h2learn run`" in line and "9.9" in line and "trace `ffff`" in line
-    assert "commit `abcdef012345-dirty`" in line
-    assert "unknown" in docblocks.provenance_line("x", {"git_commit": None})
+    line = docblocks.provenance_line("report", "`h2learn run`",
+                                     {"name": "h2learn-tlm", "version": "9.9",
+                                      "git_commit": "abcdef0123456789-dirty"}, "trace `ffff`")
+    assert line.startswith(docblocks.PROVENANCE_START) and line.endswith(".*")
+    assert "`python benchmarks/refresh_docs.py --only report` from `h2learn run`" in line
+    assert "9.9" in line and "trace `ffff`" in line and "commit `abcdef012345-dirty`" in line
+    assert "unknown" in docblocks.provenance_line("report", "x", {"git_commit": None})
 
 
 def test_comparable_masks_only_what_differs_between_two_honest_runs():
