@@ -84,34 +84,49 @@ def dram_interleave_blocks(ctx: Any) -> tuple[dict[str, str], str]:
     return {"interleave": banked, "field-order": orders}, "traces " + hashes(shas)
 
 
+def _size(nbytes: int) -> str:
+    return f"{nbytes} B" if nbytes < 1024 else f"{nbytes >> 10} KiB"
+
+
 def interleave_table(traces: dict, interleaves: tuple[int, ...], measure) -> str:
-    rows = []
+    """Cycles per interleave against the default one, and which is fastest."""
+    from memory.address_map import DEFAULT_INTERLEAVE_BYTES as default
+    rows, fastest = [], []
     for label, trace in traces.items():
         for preset in ("hbm2", "ddr4-3200"):
             got = {il: measure(trace, preset, il) for il in interleaves}
-            base = got[256][0]
-            cells = [f"{c:,} cycles" if il == 256 else f"{c / base - 1:+.1%}"
+            base = got[default][0]
+            cells = [f"{c:,} cycles" if il == default else f"{c / base - 1:+.1%}"
                      for il, (c, _, _) in got.items()]
             hits = f"{got[interleaves[0]][1]:.2f} → {got[interleaves[-1]][1]:.2f}"
             balance = f"{got[interleaves[0]][2]:.2f} → {got[interleaves[-1]][2]:.2f}"
             rows.append([label, preset, *cells, hits, balance])
-    head = [f"{il} B" if il < 1024 else f"{il >> 10} KiB" for il in interleaves]
-    return md_table(["trace", "preset", *head, "row-hit rate, finest → coarsest",
-                     "busiest channel / mean, finest → coarsest"], rows,
-                    right=set(range(2, 2 + len(interleaves))))
+            best = min(got, key=lambda il: got[il][0])
+            fastest.append(f"{label} on {preset} {_size(best)}"
+                           + (f" ({got[best][0] / base - 1:+.1%})" if best != default else ""))
+    head = [_size(il) + (" (default)" if il == default else "") for il in interleaves]
+    table = md_table(["trace", "preset", *head, "row-hit rate, finest → coarsest",
+                      "busiest channel / mean, finest → coarsest"], rows,
+                     right=set(range(2, 2 + len(interleaves))))
+    return f"{table}\n\nFastest: {'; '.join(fastest)}."
 
 
 def field_order_table(maps: tuple[str, ...], measure) -> str:
-    rows = []
+    """The sample's cycles per controller field order (and with XOR), against the banked model."""
+    from memory.dram_controller import ACCELERATOR_ADDRESS_MAP as default
+    rows, notes = [], []
     for preset in ("hbm2", "ddr4-3200"):
         got = {(m, x): measure(None, preset, model="controller", address_map=m, xor_bank=x)
                for m in maps for x in (False, True)}
-        best = min(c for c, _, _ in got.values())
+        best = min(got, key=lambda key: got[key][0])
         cells = []
         for m in maps:
-            cycles, _, balance = got[(m, False)]
-            text = f"{cycles:,}"
-            cells.append(f"{'**' + text + '**' if cycles == best else text} (+xor "
-                         f"{got[(m, True)][0]:,}; balance {balance:.2f})")
+            plain, xor = (f"**{got[(m, x)][0]:,}**" if (m, x) == best else f"{got[(m, x)][0]:,}"
+                          for x in (False, True))
+            cells.append(f"{plain} (+xor {xor}; balance {got[(m, False)][2]:.2f})")
         rows.append([preset, *cells])
-    return md_table(["preset", *maps], rows)
+        notes.append(f"{preset}: the controller model with its default map "
+                     f"{got[(default, False)][0]:,} cycles, the banked model "
+                     f"{measure(None, preset)[0]:,}")
+    head = [m + (" (default)" if m == default else "") for m in maps]
+    return md_table(["preset", *head], rows) + f"\n\nOn the sample, {'; '.join(notes)}."
