@@ -103,9 +103,9 @@ def hash_table(report: dict, ctx: Any) -> str:
     from traces.recipes import cached_path, reference_recipe
     rows = [[w, f"`{cached_path(reference_recipe(w), ctx.cache).name}`", f"`{sha}`"]
             for w, sha in trace_hashes(report).items()]
-    return (md_table(["workload", "cache file", "content sha256"], rows) + "\n\nHashed in an "
-            f"environment with numpy {numpy.__version__} and h5py {h5py.__version__} (HDF5 "
-            f"{h5py.version.hdf5_version}) on {platform.machine()}.")
+    return (md_table(["workload", "cache file", "content sha256"], rows) + "\n\nThe refresh "
+            f"that wrote this table ran with numpy {numpy.__version__} and h5py "
+            f"{h5py.__version__} (HDF5 {h5py.version.hdf5_version}) on {platform.machine()}.")
 
 
 def training(ctx: Any) -> str:
