@@ -81,7 +81,8 @@ def dram_interleave_blocks(ctx: Any) -> tuple[dict[str, str], str]:
                 "mnist-cnn (synthetic)": content_sha256(traces["mnist-cnn"])}
         banked = interleave_table(traces, INTERLEAVES, measure)
     orders = field_order_table(MAPS, measure)
-    return {"interleave": banked, "field-order": orders}, "traces " + hashes(shas)
+    sample_only = "trace " + hashes({"sample": shas["sample"]})
+    return {"interleave": banked, "field-order": (orders, sample_only)}, "traces " + hashes(shas)
 
 
 def _size(nbytes: int) -> str:

@@ -48,7 +48,7 @@ from docblocks import (MEASURED, PROVENANCE_START, ROOT, comparable, doc_files, 
 class Source:
     what: str                    # what it runs: the command a reader runs for the same numbers
     cheap: bool                  # seconds: compared with the docs by --check and the tests
-    make: Callable[[Any], tuple[dict[str, str], str]]
+    make: Callable[[Any], tuple[dict[str, Any], str]]   # blocks (body or (body, inputs)), inputs
 
 
 SOURCES: dict[str, Source] = {
@@ -145,8 +145,10 @@ def generate(names: list[str], ctx: Context, jobs: int = 1) -> dict[tuple[str, s
         results = {n: run_source(n, ctx) for n in names}
     bodies = {}
     for name, (made, inputs, made_by) in results.items():
-        line = provenance_line(name, SOURCES[name].what, made_by or producer, inputs)
-        bodies.update({(name, block): f"{body}\n\n{line}" for block, body in made.items()})
+        for block, body in made.items():   # (body, inputs): a block that read less
+            text, own = body if isinstance(body, tuple) else (body, inputs)
+            line = provenance_line(name, SOURCES[name].what, made_by or producer, own)
+            bodies[(name, block)] = f"{text}\n\n{line}"
     return bodies
 
 
