@@ -215,6 +215,9 @@ def list_sources() -> None:
         print(f"{name:17} {'cheap' if source.cheap else 'slow '}  {source.what}")
         for place in where.get(name, []):
             print(f"{'':25}{place}")
+    print(f"{MEASURED:17} timings, not rewritten: each names its command, commit and load")
+    for place in where.get(MEASURED, []):
+        print(f"{'':25}{place}")
 
 
 def main(argv: list[str] | None = None) -> int:
