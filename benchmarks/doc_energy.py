@@ -74,7 +74,8 @@ def sram_fit() -> str:
     table = md_table(["size", "read pJ", "fit pJ", "area mm²", "fit mm²"], rows)
     c2, c1, c0 = read.coeffs
     sizes = tech.CACTI_32NM_SIZES_BYTES
-    local = ", ".join(f"{read.exponent(s):.2f} at {_size(s)}" for s in (sizes[0], sizes[2], sizes[-1]))
+    local = ", ".join(f"{read.exponent(s):.2f} at {_size(s)}"
+                      for s in (sizes[0], sizes[2], sizes[-1]))
     worst_area = max(abs(area(s) / a - 1) for s, a in zip(sizes, tech.CACTI_32NM_AREA_MM2))
     return (f"{table}\n\nRead energy: `ln E = c0 + c1·u + c2·u²`, `u = ln(size / "
             f"{_size(read.pivot_bytes)})`, c = ({c0:.3f}, {c1:.3f}, {c2:.3f}); local exponent "

@@ -57,9 +57,8 @@ def analyze_statements(ctx: Any) -> str:
     """The bottleneck statement of ``h2learn analyze`` on the sample, default and slow DRAM."""
     import json
     lines = []
-    for label, sets in (("the default HBM2", []),
-                        ("HBM2 slowed to 0.5 GB/s per channel", ["--set",
-                                                                 "dram.peak_gbps_per_channel=0.5"])):
+    slow = ["--set", "dram.peak_gbps_per_channel=0.5"]
+    for label, sets in (("the default HBM2", []), ("HBM2 slowed to 0.5 GB/s per channel", slow)):
         path = ctx.workdir / f"analyze-{len(lines)}.json"
         h2learn("run", *sets, "--json", str(path))
         analysis = json.loads(h2learn("analyze", str(path), "--json"))
@@ -75,7 +74,8 @@ def sample_densities() -> str:
         stats = layer_stats(reader)
     spans = {name: (min(getattr(s, name) for s in stats), max(getattr(s, name) for s in stats))
              for name in ("firing_rate", "h_density", "du_density")}
-    text = ", ".join(f"{name.replace('_', ' ')} {lo:.2f}–{hi:.2f}" for name, (lo, hi) in spans.items())
+    text = ", ".join(f"{name.replace('_', ' ')} {lo:.2f}–{hi:.2f}"
+                     for name, (lo, hi) in spans.items())
     return (f"Measured on the trainer's embedded tiny-cnn sample (`h2learn trace info`, "
             f"per layer): {text}.")
 
@@ -90,13 +90,15 @@ def gpu_blocks(ctx: Any) -> tuple[dict[str, str], str]:
         for name in reference:
             w = WORKLOADS[name]
             g = gpu_baseline(w.network, w.timesteps, w.batch, preset)
-            dense = [f"{g.flops / 1e9:.1f}", f"{g.bytes / 1e9:.2f}"] if preset == "v100" else ["", ""]
+            dense = ([f"{g.flops / 1e9:.1f}", f"{g.bytes / 1e9:.2f}"] if preset == "v100"
+                     else ["", ""])
             rows.append([f"{name} (T {w.timesteps}, B {w.batch})", preset.upper(),
                          f"{g.seconds * 1e3:.1f} ms", f"{g.energy_j:.2f} J", f"{g.power_w:.0f} W",
                          str(g.kernels_launched), *dense, f"{g.launch_bound_fraction:.0%}"])
     table = md_table(["workload", "GPU", "time", "energy", "average power", "kernels",
                       "dense GFLOP", "GB moved", "launch-bound share of time"], rows)
-    return {"reference": table, "notes": gpu_notes(reference)}, "the workloads' networks, T and batch"
+    return ({"reference": table, "notes": gpu_notes(reference)},
+            "the workloads' networks, T and batch")
 
 
 def gpu_notes(reference: tuple[str, ...]) -> str:

@@ -36,8 +36,9 @@ def design_point_blocks(ctx: Any) -> tuple[dict[str, str], str]:
     start, _, _ = size_buffers(with_overrides(SystemConfig(), START), DIE_BUDGET_MM2,
                                REFERENCE_WORKLOADS)
     cfg, steps = derive(timer, start)
-    rows = [[str(i), f"`{s.knob}`", f"{s.value}", "cheap" if s.reason == "cheap" else "gain per mm²",
-             f"+{s.gain:.1%}", f"{s.die_mm2:.1f}"] for i, s in enumerate(steps, 1)]
+    rows = [[str(i), f"`{s.knob}`", f"{s.value}",
+             "cheap" if s.reason == "cheap" else "gain per mm²", f"+{s.gain:.1%}",
+             f"{s.die_mm2:.1f}"] for i, s in enumerate(steps, 1)]
     die = area_model(cfg).total_mm2
     derived = ", ".join(f"`{k}` = {cfg.flat()[k]}" for k in UNITS)
     defaults = SystemConfig().flat()

@@ -34,13 +34,14 @@ def validate_blocks(ctx: Any) -> tuple[dict[str, str], str]:
 
 def predictions(report: dict) -> str:
     paper = report["paper"]
-    rows = [[w["workload"], f"{w['batch']}×{w['timesteps']}", f"`{w['trace_content_sha256'][:16]}`",
+    rows = [[w["workload"], f"{w['batch']}×{w['timesteps']}",
+             f"`{w['trace_content_sha256'][:16]}`",
              f"{w['speedup']:.2f}×", f"{w['energy_saving']:.1f}×", f"{w['area_saving']:.2f}×",
              f"{w['power_w']:.2f}", f"{w['power_density_w_per_mm2']:.3f}"]
             for w in report["workloads"]]
     rows.append(["paper (V100)", "", "", "{}–{}×".format(*paper["paper_speedup"]),
-                 "{}–{}×".format(*paper["paper_energy_saving"]), f"{paper['paper_area_saving']}×",
-                 "", ""])
+                 "{}–{}×".format(*paper["paper_energy_saving"]),
+                 f"{paper['paper_area_saving']}×", "", ""])
     return md_table(["workload", "B×T", "trace content sha256 (first 16)", "speedup",
                      "energy saving", "area saving", "power W", "W/mm²"], rows)
 
@@ -126,7 +127,8 @@ def training(ctx: Any) -> str:
                      f"{history[0]['loss']:.3f} → {loss:.3f}",
                      f"{history[0]['accuracy']:.2f} → {acc:.2f}"])
     return md_table(["workload", "training iterations", "recorded iteration",
-                     "MSE loss: first → mean of last 5", "batch accuracy: first → last 5"], rows)
+                     "MSE loss: first → mean of last 5", "batch accuracy: first → last 5"],
+                    rows)
 
 
 def fe_lut_blocks(ctx: Any) -> tuple[dict[str, str], str]:

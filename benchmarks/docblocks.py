@@ -122,7 +122,8 @@ def hashes(traces: dict[str, str], digits: int = 12) -> str:
     return ", ".join(f"{name} `{sha[:digits]}`" for name, sha in traces.items())
 
 
-def md_table(header: list[str], rows: list[list[str]], right: "set[int] | tuple[int, ...]" = ()) -> str:
+def md_table(header: list[str], rows: list[list[str]],
+             right: "set[int] | tuple[int, ...]" = ()) -> str:
     """A GitHub markdown table; columns in ``right`` are right-aligned."""
     rule = ["---:" if i in right else "---" for i in range(len(header))]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, rule, *rows])

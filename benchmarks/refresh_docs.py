@@ -137,7 +137,7 @@ def generate(names: list[str], ctx: Context, jobs: int = 1) -> dict[tuple[str, s
         for recipe in REFERENCE_RECIPES.values():
             ensure_trace(recipe, ctx.cache)
     if jobs > 1:
-        order = sorted(names, key=lambda n: SOURCES[n].cheap)
+        order = sorted(names, key=lambda n: (SOURCES[n].cheap, n != "design-point"))  # longest
         with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
             futures = {n: pool.submit(run_source, n, ctx) for n in order}
             results = {n: futures[n].result() for n in names}
@@ -201,7 +201,8 @@ def chosen(args: argparse.Namespace) -> list[str]:
     names = [n for n in args.only.split(",") if n] if args.only else default
     unknown = [n for n in names + (args.skip or "").split(",") if n and n not in SOURCES]
     if unknown:
-        raise SystemExit(f"refresh_docs: no source {', '.join(unknown)}; known: {', '.join(SOURCES)}")
+        raise SystemExit(f"refresh_docs: no source {', '.join(unknown)}; "
+                         f"known: {', '.join(SOURCES)}")
     skip = set((args.skip or "").split(","))
     return [n for n in names if n not in skip]
 
