@@ -83,7 +83,9 @@ def test_the_cheap_blocks_are_what_their_commands_print_now(tmp_path):
     """If this fails after a model change: python benchmarks/refresh_docs.py (or --only NAME)."""
     cheap = [name for name, source in refresh.SOURCES.items() if source.cheap]
     bodies = refresh.generate(cheap, refresh.Context(tmp_path))
-    assert refresh.stale_blocks(bodies) == []
+    stale = refresh.stale_blocks(bodies)
+    hint = "rewrite them: python benchmarks/refresh_docs.py --only NAME\n"
+    assert stale == [], hint + "\n".join(stale)
 
 
 def config_table_rows() -> list[tuple[list[str], str]]:
