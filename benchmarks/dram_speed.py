@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--initiators", type=int, default=8)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     if args.profile:
         profile()
         return 0

@@ -49,6 +49,8 @@ def main() -> int:
     parser.add_argument("recording")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     samples = [phases(args.recording) for _ in range(args.repeats)]
     print(f"imports            {IMPORT_S:.3f} s")
     for name in samples[0]:

@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "h2learn-bench")
     args = parser.parse_args()
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     args.cache.mkdir(parents=True, exist_ok=True)
     print(f"{'workload':<18}{'full s':>8}{'replay s':>10}{'ratio':>7}  replay on other DRAM (s)")
     for workload in args.workloads:

@@ -25,6 +25,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="runs of each command (default 7)")
     repeats = parser.parse_args().repeats
+    from measured import print_header  # benchmarks/measured.py, beside this script
+    print_header()
     samples_s: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for _ in range(repeats):
         for name, args in COMMANDS.items():

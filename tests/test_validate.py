@@ -55,6 +55,24 @@ def test_validation_passes_only_when_every_check_passes():
     assert Validation([], [ok]).passed and not Validation([], [ok, bad]).passed
 
 
+def test_the_checks_table_is_one_line_per_check_at_80_columns():
+    from rich.console import Console
+    from tlm.app.plausibility import plausibility_checks
+    from tlm.app.validate_view import checks_table
+    names = ["mnist-cnn", "nmnist-cnn", "cifar10-cifarnet", "dvsgesture-cnn"]
+    rows = [_row(n, 38.8, 497.5) for n in names]
+    checks = plausibility_checks(rows, {}) + check_targets(rows)
+    console = Console(width=80, record=True, force_terminal=False)
+    console.print(checks_table(checks, names))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for c in checks:   # measured and target on the check's own line, never wrapped
+        assert any(c.measured in line and c.target in line for line in lines), c.name
+    for name in names:  # each workload named once, as its section's header
+        assert sum(line.strip() == name for line in lines) == 1
+    assert len([l for l in lines if l.strip()]) <= len(checks) + len(names) + 4
+
+
 def test_knee_is_where_the_next_step_stops_paying():
     base = _row("a", 5.0, 5.0)
     points = [SweepPoint("a", "DRAM GB/s", gbps, dataclasses.replace(base, seconds=s), 0.5,
@@ -136,16 +154,24 @@ def _validate(tmp_path, *extra: str) -> int:
                  "--train-iterations", "1", "--cache", str(tmp_path), *extra])
 
 
+def _check_row(out: str, workload: str, label: str) -> str:
+    """The checks table's row of ``label`` in ``workload``'s section (named once, above it)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == workload)
+    section = lines[start + 1:next((i for i in range(start + 1, len(lines))
+                                    if not lines[i].strip()), len(lines))]
+    return next(line for line in section if line.split(maxsplit=1)[-1].startswith(label))
+
+
 def test_command_exits_nonzero_when_a_check_fails(tmp_path, capsys):
     # 200 W of calibration power on a ~100 mm² die: 2 W/mm², four times the plausible density
     assert _validate(tmp_path, "--set", "energy.calibration_power_w=200") == 1
-    out = capsys.readouterr().out
-    assert "FAIL" in out and "mnist-cnn power density" in out
+    assert "FAIL" in _check_row(capsys.readouterr().out, "mnist-cnn", "power density")
 
 
 def test_command_exits_nonzero_when_the_paper_bands_are_asked_for_and_missed(tmp_path, capsys):
     assert _validate(tmp_path, "--against-paper", "--no-ablations") == 1  # batch 2: far outside
-    assert "mnist-cnn speedup" in capsys.readouterr().out
+    assert "FAIL" in _check_row(capsys.readouterr().out, "mnist-cnn", "speedup")
 
 
 def test_command_exits_zero_when_every_check_passes(tmp_path, monkeypatch, capsys):

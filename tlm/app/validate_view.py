@@ -64,15 +64,35 @@ def _mark(check: Check | None) -> Text:
     return Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
 
 
-def checks_table(checks: list[Check]) -> Table:
+def checks_table(checks: list[Check], workloads: list[str] = ()) -> Table:
+    """The checks, one section per workload (its name once, then its checks without it)
+    and one for the checks of the whole run: short rows, so measured and target never
+    wrap at 80 columns."""
     table = data_table("checks (physical plausibility)")
     table.add_column("result", no_wrap=True)
     table.add_column("check")
     table.add_column("measured")
     table.add_column("target", no_wrap=True)
-    for c in checks:
-        table.add_row(_mark(c), c.name, c.measured, c.target)
+    groups = _by_workload(checks, workloads)
+    for workload, rows in groups.items():
+        if len(table.rows):
+            table.add_section()
+        if workload:
+            table.add_row("", Text(workload, style="bold"), "", "")
+        for label, c in rows:
+            table.add_row(_mark(c), f"  {label}" if workload else label, c.measured, c.target)
     return table
+
+
+def _by_workload(checks: list[Check], workloads: list[str]) -> dict[str, list[tuple[str, Check]]]:
+    """workload ("" = the whole run) -> (the check's name without the workload, check)."""
+    groups: dict[str, list[tuple[str, Check]]] = {}
+    for c in checks:
+        owner = next((w for w in sorted(workloads, key=len, reverse=True)
+                      if c.name.startswith((f"{w} ", f"{w}: "))), "")
+        label = c.name[len(owner):].lstrip(": ") if owner else c.name
+        groups.setdefault(owner, []).append((label, c))
+    return dict(sorted(groups.items(), key=lambda item: item[0] == ""))
 
 
 def _ablation_names(v: Validation, ablations: list[AblationRow]) -> set[str]:
@@ -85,7 +105,8 @@ def render_validation(v: Validation, console: Console,
     """Headline, the checks of their own, each workload's ablations with theirs, the verdict."""
     console.print(headline_table(v))
     shown_with_ablations = _ablation_names(v, ablations or [])
-    console.print(checks_table([c for c in v.checks if c.name not in shown_with_ablations]))
+    console.print(checks_table([c for c in v.checks if c.name not in shown_with_ablations],
+                               [r.workload for r in v.rows]))
     checks = {c.name: c for c in v.checks}
     for workload in dict.fromkeys(a.workload for a in ablations or []):
         console.print(ablation_table([a for a in ablations if a.workload == workload], checks))
