@@ -40,7 +40,7 @@ from tlm.topology import ENGINE_NAMES
 from traces.network import Network
 from traces.errors import TraceError
 from traces.txcheck import TableSpec
-from traces.txstream import read_header, read_stream, write_stream
+from traces.txstream import open_stream, read_header, write_stream
 
 JOB = np.dtype([("engine", "u1"), ("phase", "u1"), ("layer", "i4"), ("timestep", "i4"),
                 ("cycles", "i8"), ("prepared_cycle", "i8")])
@@ -52,7 +52,7 @@ KEY = np.dtype([("job", "i4"), ("signal", "u1"), ("tensor", "u1"), ("layer", "i4
 LINK = np.dtype([("job", "i4"), ("gives", "u1"), ("channel", "u1")])
 COUNT = np.dtype([("job", "i4"), ("kind", "u1"), ("name", "u2"), ("value", "i8")])
 COUNT_KINDS = ("ops", "skipped", "holds")
-# what read_stream checks of a recording's tables (traces/txcheck.py): codes, flags, counts
+# what StreamReader.tables checks of a recording's tables (traces/txcheck.py): codes, flags, counts
 TABLES = TableSpec(
     dtypes={"jobs": JOB, "accesses": ACCESS, "keys": KEY, "links": LINK, "counts": COUNT,
             "labels": None},
@@ -236,7 +236,12 @@ def _labels(cfg: SystemConfig, meta: StreamMeta) -> list[str]:
 
 
 def load_recording(path: str | os.PathLike) -> tuple[StreamMeta, SystemConfig, Vocabulary]:
-    header = read_header(path)  # keys and types checked (traces/txcheck.py)
+    return recording_meta(path, read_header(path))
+
+
+def recording_meta(path: str | os.PathLike, header: dict[str, Any]
+                   ) -> tuple[StreamMeta, SystemConfig, Vocabulary]:
+    """What a recording's header (keys and types checked, traces/txcheck.py) says."""
     try:
         network = Network.from_json(json.dumps(header["network"]))
     except (KeyError, TypeError, ValueError) as exc:  # NetworkError is a ValueError
@@ -249,16 +254,16 @@ def load_recording(path: str | os.PathLike) -> tuple[StreamMeta, SystemConfig, V
     return meta, recorded, Vocabulary(header["vocabulary"])
 
 
-
 def replay_runs(path: str | os.PathLike, config_file: str | os.PathLike | None = None,
                 sets: Iterable[str] = (), on_job: Callable[[], None] | None = None
                 ) -> tuple[StreamMeta, SystemConfig, list[IterationRun]]:
     """Re-time a recording on its recorded config changed by a TOML file and ``key=value``s."""
-    meta, recorded_cfg, vocab = load_recording(path)
-    cfg = load_config(config_file, sets, base=recorded_cfg)
-    check_stream_preserved(recorded_cfg, cfg, meta)
-    runs = [simulate_programs(from_tables(tables, vocab), cfg, on_job)
-            for tables in read_stream(path, TABLES)]
+    with open_stream(path) as stream:  # one probe, one open
+        meta, recorded_cfg, vocab = recording_meta(path, stream.header)
+        cfg = load_config(config_file, sets, base=recorded_cfg)
+        check_stream_preserved(recorded_cfg, cfg, meta)
+        runs = [simulate_programs(from_tables(tables, vocab), cfg, on_job)
+                for tables in stream.tables(TABLES)]
     return meta, cfg, runs
 
 
