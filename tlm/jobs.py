@@ -16,7 +16,8 @@ from typing import Callable, Mapping
 
 import simpy
 
-from tlm.costs import TileCost
+from tlm.costs.tile import TileCost
+from tlm.topology import ENGINE_NAMES
 
 Key = tuple[str, int, int]  # (tensor, layer, timestep)
 
@@ -64,6 +65,23 @@ class Job:
     takes: tuple[str, ...] = ()     # on-chip channels to take one tile from each, in order
     gives: tuple[str, ...] = ()     # on-chip channels to put one tile into after compute
     signals: tuple[Key, ...] = ()   # keys this job's writes complete (one part each)
+
+
+@dataclass
+class Programs:
+    """One program (job list) per engine; built by ``tlm.schedule`` or rebuilt by replay."""
+
+    fe: list[Job]
+    lif: list[Job]
+    be: list[Job]
+    wue: list[Job]
+
+    def items(self) -> list[tuple[str, list[Job]]]:
+        return [(name, getattr(self, name)) for name in ENGINE_NAMES]
+
+    @property
+    def job_count(self) -> int:
+        return sum(len(jobs) for _, jobs in self.items())
 
 
 @dataclass

@@ -23,13 +23,10 @@ from memory.presets import resolve_dram
 from memory.sram import SramBuffer
 from tlm.channel import Channel
 from tlm.component import Component
-from tlm.config import ConfigError, SystemConfig
+from tlm.config import ConfigError, SystemConfig, kib
 from tlm.engines.base import Engine, Loader, Shared, Storer
-from tlm.engines.context import Context, kib
-from tlm.jobs import Job, RecordedJob
-from tlm.layout import Layout
+from tlm.jobs import Job, Programs, RecordedJob
 from tlm.record import IterationRun, LayerTotals
-from tlm.schedule import Programs, build_programs
 from tlm.stats import Collector
 from tlm.topology import BUFFERS, CHANNELS, LOADER, STORER, buffers_of, channels_into, channels_out_of
 from tlm.traceview import TraceView
@@ -88,6 +85,9 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
                        on_job: Callable[[], None] | None = None,
                        record: bool = False) -> IterationRun:
     """Simulate one recorded training iteration of ``reader`` on the system ``cfg``."""
+    from tlm.engines.context import Context  # the program builders: not needed by a replay
+    from tlm.layout import Layout
+    from tlm.schedule import build_programs
     meta = reader.meta
     layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
     ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout,
@@ -101,6 +101,9 @@ def job_count(meta, cfg: SystemConfig) -> int:
     The programs depend on the network, T, the batch and the config, never on the
     trace's data (jobs read their tiles only when prepared), so this is exact.
     """
+    from tlm.engines.context import Context
+    from tlm.layout import Layout
+    from tlm.schedule import build_programs
     layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
     ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout, None)
     return build_programs(ctx).job_count

@@ -29,11 +29,8 @@ import numpy as np
 
 from reports.results import Results, build_results
 from tlm.config import ConfigError, SystemConfig, config_from_dict, flatten, load_config
-from tlm.costs import TileCost
-from tlm.engines.context import Context
-from tlm.jobs import Access, Job, RecordedJob, Work
-from tlm.layout import Layout
-from tlm.schedule import Programs, build_programs
+from tlm.costs.tile import TileCost
+from tlm.jobs import Access, Job, Programs, RecordedJob, Work
 from tlm.record import IterationRun
 from tlm.system import simulate_programs
 from tlm.topology import ENGINE_NAMES
@@ -230,6 +227,9 @@ def check_stream_preserved(recorded_cfg: SystemConfig, cfg: SystemConfig, meta: 
 
 def _labels(cfg: SystemConfig, meta: StreamMeta) -> list[str]:
     """The job list a config implies, derived from the network alone (no trace data)."""
+    from tlm.engines.context import Context  # the program builders: only for a tiling change
+    from tlm.layout import Layout
+    from tlm.schedule import build_programs
     layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
     ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout, trace=None)
     return [job.label for _, jobs in build_programs(ctx).items() for job in jobs]

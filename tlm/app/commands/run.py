@@ -116,12 +116,12 @@ def execute(args: argparse.Namespace,
             produce: Callable[[argparse.Namespace, "LazyProgress"], tuple[Results, list]]) -> int:
     """Run ``produce`` with a progress display, then write and render its results."""
     from tlm.app.commands.progress import LazyProgress
-    from reports.timeline import timeline_bytes
     try:
         check_outputs(args)
         with LazyProgress("simulating") as progress:
             results, runs = produce(args, progress)
         if args.timeline:
+            from reports.timeline import timeline_bytes  # numpy, gzip: only when asked for
             data = timeline_bytes(runs, args.timeline, results.config["clock_mhz"])
             if args.timeline == "-":
                 sys.stdout.buffer.write(data)
@@ -145,10 +145,7 @@ def write_and_say(path: str, data: str | bytes) -> None:
 
 def emit(args: argparse.Namespace, results: Results) -> int:
     """Write the requested files; print the report, or only the one output named ``-``."""
-    from rich.console import Console
-
     from reports.export import layers_csv, results_json
-    from reports.render import render_report
     if args.csv == "-":
         sys.stdout.write(layers_csv(results))
     elif args.csv:
@@ -158,6 +155,9 @@ def emit(args: argparse.Namespace, results: Results) -> int:
     elif args.json:
         write_and_say(args.json, results_json(results))
     if "-" not in (args.json, args.csv, args.timeline):  # stdout carries data, not the report
+        from rich.console import Console  # rich only for the report
+
+        from reports.render import render_report
         render_report(results, Console())
     return 0
 
