@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from functools import cached_property
+from typing import Callable, Iterable, Mapping
 
 import simpy
 
@@ -44,13 +45,35 @@ class Work:
     cost: TileCost
     holds: Mapping[str, int] = field(default_factory=dict)  # working sets kept in static buffers
 
-    @property
+    # derived once per job (the loader, the compute and the storer each ask)
+    @cached_property
     def read_bytes(self) -> int:
         return sum(a.length_bytes for a in self.reads)
 
-    @property
+    @cached_property
     def write_bytes(self) -> int:
         return sum(a.length_bytes for a in self.writes)
+
+    @cached_property
+    def refetch_bytes(self) -> int:
+        return sum(a.length_bytes for a in self.reads if a.refetch)
+
+    @cached_property
+    def read_buffers(self) -> dict[str, int]:
+        """Bytes read into each buffer, buffers in order of first use."""
+        return bytes_per_buffer(self.reads)
+
+    @cached_property
+    def write_buffers(self) -> dict[str, int]:
+        """Bytes written from each buffer, buffers in order of first use."""
+        return bytes_per_buffer(self.writes)
+
+
+def bytes_per_buffer(accesses: Iterable[Access]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for access in accesses:
+        totals[access.buffer] = totals.get(access.buffer, 0) + access.length_bytes
+    return totals
 
 
 @dataclass
