@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Callable, Iterable, Mapping
 
 import simpy
@@ -36,6 +35,23 @@ class Access:
     refetch: bool = False   # a re-read forced by tiling (the data was read before)
 
 
+class once:
+    """A value derived from a frozen record on first use, then kept in the instance
+    (functools.cached_property does the same but takes a lock each time in 3.11)."""
+
+    def __init__(self, derive: Callable) -> None:
+        self.derive, self.name = derive, derive.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.derive(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Work:
     """What a job turns out to be once its trace tile is known."""
@@ -46,24 +62,24 @@ class Work:
     holds: Mapping[str, int] = field(default_factory=dict)  # working sets kept in static buffers
 
     # derived once per job (the loader, the compute and the storer each ask)
-    @cached_property
+    @once
     def read_bytes(self) -> int:
         return sum(a.length_bytes for a in self.reads)
 
-    @cached_property
+    @once
     def write_bytes(self) -> int:
         return sum(a.length_bytes for a in self.writes)
 
-    @cached_property
+    @once
     def refetch_bytes(self) -> int:
         return sum(a.length_bytes for a in self.reads if a.refetch)
 
-    @cached_property
+    @once
     def read_buffers(self) -> dict[str, int]:
         """Bytes read into each buffer, buffers in order of first use."""
         return bytes_per_buffer(self.reads)
 
-    @cached_property
+    @once
     def write_buffers(self) -> dict[str, int]:
         """Bytes written from each buffer, buffers in order of first use."""
         return bytes_per_buffer(self.writes)
