@@ -11,6 +11,7 @@ see imports as an installed package has them.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import statistics
 import sys
@@ -26,6 +27,7 @@ from tlm.system import simulate_programs  # noqa: E402
 from traces.txstream import open_stream  # noqa: E402
 
 IMPORT_S = time.perf_counter() - START
+gc.freeze()  # as `h2learn replay` does after its imports (tlm/app/commands/run.py)
 
 
 def phases(path: str) -> dict[str, float]:
