@@ -11,6 +11,7 @@ see imports as an installed package has them.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import statistics
 import sys
@@ -21,16 +22,19 @@ from rich.console import Console  # noqa: E402
 
 from reports.render import render_report  # noqa: E402
 from reports.results import build_results  # noqa: E402
-from tlm.app.replay import from_tables, load_recording, read_stream  # noqa: E402
+from tlm.app.replay import TABLES, from_tables, recording_meta  # noqa: E402
 from tlm.system import simulate_programs  # noqa: E402
+from traces.txstream import open_stream  # noqa: E402
 
 IMPORT_S = time.perf_counter() - START
+gc.freeze()  # as `h2learn replay` does after its imports (tlm/app/commands/run.py)
 
 
 def phases(path: str) -> dict[str, float]:
     marks = [time.perf_counter()]
-    meta, cfg, vocab = load_recording(path)
-    tables = list(read_stream(path))
+    with open_stream(path) as stream:  # as `h2learn replay` reads it: one probe, one open
+        meta, cfg, vocab = recording_meta(path, stream.header)
+        tables = list(stream.tables(TABLES))
     marks.append(time.perf_counter())
     programs = [from_tables(t, vocab) for t in tables]
     marks.append(time.perf_counter())

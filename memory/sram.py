@@ -20,6 +20,13 @@ contention cycles.
 Counting happens here, pricing elsewhere: bytes written (fills), bytes read
 (consumption), and refetch bytes — traffic that had to be read from DRAM again
 because the working set did not fit and was tiled.
+
+A request that is granted at once still costs SimPy an event, processed after
+every other event already due this cycle. When no other event is due this
+cycle (``nothing_else_due``), that event would be the very next one and its
+processing would only run the resource's own bookkeeping, then resume the
+requester: ``allocate_now`` and ``release`` then do exactly that without the
+event, so the order of everything that happens, and every number, is unchanged.
 """
 
 from __future__ import annotations
@@ -50,6 +57,12 @@ class BufferStats:
         return dataclasses.asdict(self)
 
 
+def nothing_else_due(env: simpy.Environment) -> bool:
+    """No event is scheduled for the current cycle: an event triggered now would be
+    the next one processed."""
+    return env.peek() > env.now
+
+
 class _Space(simpy.Container):
     """A container that remembers its highest level."""
 
@@ -74,6 +87,10 @@ class SramPort:
         self.busy_cycles = 0
         self.wait_cycles = 0
         self.process = env.process(self._serve())
+
+    def free_at_once(self, nbytes: int) -> bool:
+        """``move(nbytes)`` would take no cycle and wait for nobody (and count nothing)."""
+        return self.cycles(nbytes) == 0 and not self._serving and not self._queue
 
     def cycles(self, nbytes: int) -> int:
         """Cycles to move ``nbytes``: rounded to the nearest cycle, as the DRAM rounds its
@@ -141,6 +158,19 @@ class SramBuffer:
             request.callbacks.append(self._forget)
         return request
 
+    def allocate_now(self, nbytes: int) -> bool:
+        """Take ``nbytes`` of space without an event if that changes nothing: nothing
+        else is due this cycle, nobody queues ahead and the bytes fit. False: use
+        ``allocate`` and wait."""
+        space = self._space
+        if (space.put_queue or space.capacity - space.level < nbytes
+                or not nothing_else_due(self.env) or nbytes <= 0):
+            return False
+        space._level += nbytes                     # the grant (_Space._do_put) ...
+        space.peak = max(space.peak, space._level)
+        space._trigger_get(None)                   # ... and the put event's processing
+        return True
+
     def hold(self, nbytes: int) -> None:
         """Note a working set kept for a whole layer (weights, LUTs, neuron state).
 
@@ -151,10 +181,17 @@ class SramBuffer:
 
     def release(self, nbytes: int) -> None:
         """Give back space (the consumer is done with a tile)."""
-        if nbytes <= 0 or nbytes > self._space.level:
+        space = self._space
+        if nbytes <= 0 or nbytes > space.level:
             raise ValueError(f"{self.name}: cannot release {nbytes} B, "
-                             f"{self._space.level} B allocated")
-        self._space.get(nbytes)
+                             f"{space.level} B allocated")
+        if space.put_queue or space.get_queue or not nothing_else_due(self.env):
+            space.get(nbytes)  # its processing grants the requests the bytes now fit
+        else:
+            # Nobody waits for space, and the get event would be processed right after
+            # this process's next wait: a request it made by then was tried at this
+            # level and did not fit, so the event would grant nothing. Skip it.
+            space._level -= nbytes
 
     def _forget(self, request: simpy.Event) -> None:
         self._who.pop(request, None)

@@ -69,3 +69,21 @@ def test_replay_refuses_a_damaged_recording_with_one_line(recording, tmp_path, c
 def test_recordings_without_a_header_digest_still_replay(recording, tmp_path):
     old = _damaged(recording, tmp_path, lambda h5: h5.attrs.__delitem__("header_sha256"))
     assert main(["replay", str(old)]) == 0
+
+
+def test_a_replay_probes_and_opens_its_recording_once(recording, monkeypatch):
+    from traces import txstream
+    calls = {"probe": 0, "open": 0}
+    real_probe, real_file = txstream.probe_metadata, txstream.h5py.File
+
+    def probe(*args, **kwargs):
+        calls["probe"] += 1
+        return real_probe(*args, **kwargs)
+
+    def open_file(*args, **kwargs):
+        calls["open"] += 1
+        return real_file(*args, **kwargs)
+    monkeypatch.setattr(txstream, "probe_metadata", probe)
+    monkeypatch.setattr(txstream.h5py, "File", open_file)  # the probe's child opens its own
+    assert main(["replay", str(recording), "--json", "-"]) == 0
+    assert calls == {"probe": 1, "open": 1}

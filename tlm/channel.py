@@ -4,6 +4,12 @@ A channel is a FIFO of fixed capacity (in tiles) built on ``simpy.Store``.
 A producer that finds it full waits — that wait is back-pressure; a consumer
 that finds it empty waits — that is starvation. The channel counts both
 itself, per side, so no component has to guess why it was stalled.
+
+A put into a channel with room, or a get from one with a tile, that nobody
+queues ahead of and that happens while no other event is due this cycle, skips
+SimPy's event: that event would be processed next and would only run the
+store's own bookkeeping before resuming the caller (``memory/sram.py`` explains
+the rule), so the order of everything, and every count, is unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Generator
 
 import simpy
+
+from memory.sram import nothing_else_due
 
 
 @dataclass
@@ -38,7 +46,12 @@ class Channel:
     def put(self, item: Any) -> Generator[simpy.Event, Any, int]:
         """Put an item, waiting while the channel is full; returns cycles waited."""
         start = self.env.now
-        yield self._store.put(item)
+        store = self._store
+        if store.put_queue or len(store.items) >= store.capacity or not nothing_else_due(self.env):
+            yield store.put(item)
+        else:  # granted now: the put (Store._do_put) and its event's processing
+            store.items.append(item)
+            store._trigger_get(None)
         waited = self.env.now - start
         self.stats.put_wait_cycles += waited
         self.stats.items += 1
@@ -48,7 +61,12 @@ class Channel:
     def get(self) -> Generator[simpy.Event, Any, Any]:
         """Take the oldest item, waiting while the channel is empty."""
         start = self.env.now
-        item = yield self._store.get()
+        store = self._store
+        if store.get_queue or not store.items or not nothing_else_due(self.env):
+            item = yield store.get()
+        else:  # granted now: the get (Store._do_get) and its event's processing
+            item = store.items.pop(0)
+            store._trigger_put(None)
         self.stats.get_wait_cycles += self.env.now - start
         return item
 

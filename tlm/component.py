@@ -11,17 +11,23 @@ decides which activity bucket the waited cycles land in:
 - ``starved``             waiting for an upstream engine to produce its input,
 
 and ``idle`` is whatever is left of the run, so the five always add up to the
-total. The current wait is kept as a sentence so a deadlock can be explained.
+total. The current wait is kept as a sentence so a deadlock can be explained; a
+wait may give it as a function that formats it, called only when it is read (a
+deadlock, a test): most waits end without anyone asking.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Generator
+from typing import Any, Callable, Generator
 
 import simpy
 
 from tlm.topology import IDLE, WAIT_STATES
+
+
+# a wait's description: the sentence, or a function that formats it when asked
+Description = str | Callable[[], str]
 
 
 class Activity:
@@ -44,25 +50,37 @@ class Component(ABC):
         self.env = env
         self.name = name
         self.activity = Activity()
-        self.waiting_for: str | None = None
+        self._waiting: Description | None = None
         self.process: simpy.Process | None = None
 
-    def wait(self, event: simpy.Event, state: str, what: str) -> Generator[simpy.Event, Any, Any]:
+    @property
+    def waiting_for(self) -> str | None:
+        """What the component waits for now, as a sentence (None: it is not waiting)."""
+        what = self._waiting
+        return what() if callable(what) else what
+
+    @waiting_for.setter
+    def waiting_for(self, what: Description | None) -> None:
+        self._waiting = what
+
+    def wait(self, event: simpy.Event, state: str, what: Description
+             ) -> Generator[simpy.Event, Any, Any]:
         """Wait for ``event`` and charge the cycles to ``state``."""
         start = self.env.now
-        self.waiting_for = what
+        self._waiting = what
         value = yield event
-        self.waiting_for = None
-        self.activity.add(state, self.env.now - start)
+        self._waiting = None
+        self.activity.cycles[state] += self.env.now - start
         return value
 
-    def wait_for(self, generator: Generator, state: str, what: str) -> Generator[Any, Any, Any]:
+    def wait_for(self, generator: Generator, state: str, what: Description
+                 ) -> Generator[Any, Any, Any]:
         """Like ``wait`` for a sub-process written as a generator (e.g. a channel put)."""
         start = self.env.now
-        self.waiting_for = what
+        self._waiting = what
         value = yield from generator
-        self.waiting_for = None
-        self.activity.add(state, self.env.now - start)
+        self._waiting = None
+        self.activity.cycles[state] += self.env.now - start
         return value
 
     @property

@@ -22,6 +22,11 @@ from memory.presets import resolve_dram
 from traces.files import read_regular_text
 
 
+def kib(value: int) -> int:
+    """Bytes of a size given in KiB (buffer sizes are configured in KiB)."""
+    return value * 1024
+
+
 class ConfigError(ValueError):
     """A configuration value that is missing, unknown or out of range."""
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import simpy
 
-from tlm.costs import TileCost
+from tlm.costs.tile import TileCost
+from tlm.topology import ENGINE_NAMES
 
 Key = tuple[str, int, int]  # (tensor, layer, timestep)
 
@@ -34,6 +35,23 @@ class Access:
     refetch: bool = False   # a re-read forced by tiling (the data was read before)
 
 
+class once:
+    """A value derived from a frozen record on first use, then kept in the instance
+    (functools.cached_property does the same but takes a lock each time in 3.11)."""
+
+    def __init__(self, derive: Callable) -> None:
+        self.derive, self.name = derive, derive.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.derive(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Work:
     """What a job turns out to be once its trace tile is known."""
@@ -43,13 +61,35 @@ class Work:
     cost: TileCost
     holds: Mapping[str, int] = field(default_factory=dict)  # working sets kept in static buffers
 
-    @property
+    # derived once per job (the loader, the compute and the storer each ask)
+    @once
     def read_bytes(self) -> int:
         return sum(a.length_bytes for a in self.reads)
 
-    @property
+    @once
     def write_bytes(self) -> int:
         return sum(a.length_bytes for a in self.writes)
+
+    @once
+    def refetch_bytes(self) -> int:
+        return sum(a.length_bytes for a in self.reads if a.refetch)
+
+    @once
+    def read_buffers(self) -> dict[str, int]:
+        """Bytes read into each buffer, buffers in order of first use."""
+        return bytes_per_buffer(self.reads)
+
+    @once
+    def write_buffers(self) -> dict[str, int]:
+        """Bytes written from each buffer, buffers in order of first use."""
+        return bytes_per_buffer(self.writes)
+
+
+def bytes_per_buffer(accesses: Iterable[Access]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for access in accesses:
+        totals[access.buffer] = totals.get(access.buffer, 0) + access.length_bytes
+    return totals
 
 
 @dataclass
@@ -64,6 +104,23 @@ class Job:
     takes: tuple[str, ...] = ()     # on-chip channels to take one tile from each, in order
     gives: tuple[str, ...] = ()     # on-chip channels to put one tile into after compute
     signals: tuple[Key, ...] = ()   # keys this job's writes complete (one part each)
+
+
+@dataclass
+class Programs:
+    """One program (job list) per engine; built by ``tlm.schedule`` or rebuilt by replay."""
+
+    fe: list[Job]
+    lif: list[Job]
+    be: list[Job]
+    wue: list[Job]
+
+    def items(self) -> list[tuple[str, list[Job]]]:
+        return [(name, getattr(self, name)) for name in ENGINE_NAMES]
+
+    @property
+    def job_count(self) -> int:
+        return sum(len(jobs) for _, jobs in self.items())
 
 
 @dataclass

@@ -14,29 +14,13 @@ mode, the global lock — never by special cases here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tlm.engines.backward import backward_program, loss_program
 from tlm.engines.context import Context
 from tlm.engines.forward import forward_program
 from tlm.engines.weight_update import weight_update_jobs
-from tlm.jobs import Job
-from tlm.topology import ENGINE_NAMES
+from tlm.jobs import Programs
 
-
-@dataclass
-class Programs:
-    fe: list[Job]
-    lif: list[Job]
-    be: list[Job]
-    wue: list[Job]
-
-    def items(self) -> list[tuple[str, list[Job]]]:
-        return [(name, getattr(self, name)) for name in ENGINE_NAMES]
-
-    @property
-    def job_count(self) -> int:
-        return sum(len(jobs) for _, jobs in self.items())
+__all__ = ["Programs", "build_programs"]
 
 
 def build_programs(ctx: Context) -> Programs:

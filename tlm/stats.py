@@ -59,4 +59,7 @@ class Collector:
     layers: dict[tuple[int, str], LayerPhase] = field(default_factory=dict)
 
     def layer(self, layer: int, phase: str) -> LayerPhase:
-        return self.layers.setdefault((layer, phase), LayerPhase())
+        stats = self.layers.get((layer, phase))
+        if stats is None:  # (not setdefault: it built a LayerPhase, two Counters, every call)
+            stats = self.layers[layer, phase] = LayerPhase()
+        return stats

@@ -17,19 +17,17 @@ import dataclasses
 from typing import Callable
 
 import simpy
+from simpy.core import EmptySchedule
 
 from memory.dram import Dram
 from memory.presets import resolve_dram
 from memory.sram import SramBuffer
 from tlm.channel import Channel
 from tlm.component import Component
-from tlm.config import ConfigError, SystemConfig
+from tlm.config import ConfigError, SystemConfig, kib
 from tlm.engines.base import Engine, Loader, Shared, Storer
-from tlm.engines.context import Context, kib
-from tlm.jobs import Job, RecordedJob
-from tlm.layout import Layout
+from tlm.jobs import Job, Programs, RecordedJob
 from tlm.record import IterationRun, LayerTotals
-from tlm.schedule import Programs, build_programs
 from tlm.stats import Collector
 from tlm.topology import BUFFERS, CHANNELS, LOADER, STORER, buffers_of, channels_into, channels_out_of
 from tlm.traceview import TraceView
@@ -42,9 +40,19 @@ class CountingEnvironment(simpy.Environment):
         super().__init__()
         self.events_processed = 0
 
-    def step(self) -> None:
-        self.events_processed += 1
-        super().step()
+    def run_all(self) -> None:
+        """``run()`` until no event is left, counting steps in the loop itself (an
+        overridden ``step`` cost a Python call per event). As before, the last step,
+        which finds the queue empty, is counted too."""
+        step, steps = self.step, 0
+        try:
+            while True:
+                steps += 1
+                step()
+        except EmptySchedule:
+            pass
+        finally:
+            self.events_processed += steps
 
 
 class DeadlockError(RuntimeError):
@@ -88,6 +96,9 @@ def simulate_iteration(reader, iteration: int, cfg: SystemConfig,
                        on_job: Callable[[], None] | None = None,
                        record: bool = False) -> IterationRun:
     """Simulate one recorded training iteration of ``reader`` on the system ``cfg``."""
+    from tlm.engines.context import Context  # the program builders: not needed by a replay
+    from tlm.layout import Layout
+    from tlm.schedule import build_programs
     meta = reader.meta
     layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
     ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout,
@@ -101,6 +112,9 @@ def job_count(meta, cfg: SystemConfig) -> int:
     The programs depend on the network, T, the batch and the config, never on the
     trace's data (jobs read their tiles only when prepared), so this is exact.
     """
+    from tlm.engines.context import Context
+    from tlm.layout import Layout
+    from tlm.schedule import build_programs
     layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
     ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout, None)
     return build_programs(ctx).job_count
@@ -139,7 +153,7 @@ def simulate_programs(programs: Programs, cfg: SystemConfig,
                   for c in wire_engine(env, shared, name, program, cfg, buffers, channels)]
     for component in components:
         component.start()
-    env.run()
+    env.run_all()
     if not all(c.finished for c in components):
         raise DeadlockError(explain_deadlock(components, buffers))
     return freeze(env, programs, dram, buffers, channels, shared.collector, components, recorded)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
 from contextlib import contextmanager
@@ -104,7 +103,7 @@ class AtomicTarget:
         self.path = os.fspath(path)
         self.target = check_target(path)
         clean_stale_temps(self.target)
-        token = secrets.token_hex(4)
+        token = os.urandom(4).hex()  # as secrets.token_hex, without importing secrets (hmac, base64, random)
         self.temp = self.target.parent / f".{self.target.name}.{os.getpid()}.{token}{TEMP_SUFFIX}"
         try:
             os.close(os.open(self.temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))

@@ -17,7 +17,9 @@ dataset or attribute. Without ``os.fork`` (Windows), or where other threads run
 from __future__ import annotations
 
 import faulthandler
+import math
 import os
+import select
 import signal
 import stat
 import threading
@@ -57,18 +59,45 @@ def _child(path: str, opener: Callable[[], object] | None) -> None:
 
 
 def wait_child(pid: int, timeout_s: float) -> int | None:
-    """The child's wait status, or None after killing it at ``timeout_s``."""
+    """The child's wait status, or None after killing it at ``timeout_s``.
+
+    Wakes the moment the child exits: its pidfd becomes readable then. A polling
+    loop with a growing sleep overslept a child that ran for t by up to ~t.
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3: poll instead
+        return _poll_child(pid, timeout_s)
+    try:
+        poller = select.poll()  # not select.select: a pidfd may be above FD_SETSIZE
+        poller.register(pidfd, select.POLLIN)
+        exited = poller.poll(max(0, math.ceil(timeout_s * 1000)))
+    finally:
+        os.close(pidfd)
+    if not exited:
+        _kill(pid)
+        return None
+    return os.waitpid(pid, 0)[1]
+
+
+def _poll_child(pid: int, timeout_s: float) -> int | None:
+    """Without pidfds: poll with a growing sleep (wakes up to ~2x the child's time late)."""
     deadline, pause_s = time.monotonic() + timeout_s, 0.0005
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return status
         if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            _kill(pid)
             return None
         time.sleep(pause_s)
         pause_s = min(pause_s * 2, 0.05)
+
+
+def _kill(pid: int) -> None:
+    """Kill a child that did not finish and reap it: no zombie is left."""
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 
 
 def probe_metadata(path: str | os.PathLike[str], opener: Callable[[], object] | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import h5py
 import numpy as np
@@ -56,41 +56,84 @@ def _write_table(group: h5py.Group, name: str, table: np.ndarray) -> None:
                          fletcher32=True)  # a flipped bit is a read error, not a new stream
 
 
-def read_header(path: str | os.PathLike) -> dict[str, Any]:
-    with _open(path) as h5:
+class StreamReader:
+    """An open recording: its checked header and layout, then its iterations one at a time.
+
+    Opening probes the file once (in a forked child, ``traces/probe.py``) and opens
+    it once; use ``open_stream``.
+    """
+
+    def __init__(self, path: str | os.PathLike, probe: bool = True) -> None:
+        self.file = str(path)
+        self._h5 = _open(path, probe)
         try:
-            return _header(path, h5)
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
-            raise TraceError(str(path), "/@header", f"cannot read: {exc}") from None
+            self.header = _checked(self.file, "/@header", "cannot read",
+                                   lambda: _header(path, self._h5))
+            self.iterations = _checked(self.file, "/", "cannot read the layout",
+                                       lambda: _layout(self.file, self._h5))
+        except BaseException:
+            self._h5.close()
+            raise
+
+    def close(self) -> None:
+        self._h5.close()
+
+    def __enter__(self) -> "StreamReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def tables(self, spec: TableSpec | None = None) -> Iterator[dict[str, np.ndarray]]:
+        """The tables of each recorded iteration, one at a time; checked against ``spec``."""
+        for index in range(self.iterations):
+            where = f"/iterations/{index}"
+            try:
+                group = self._h5[where]
+                tables = {name: _read_table(self.file, where, group, name) for name in group}
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+                raise TraceError(self.file, where, f"cannot read: {exc}") from None
+            if spec is not None:
+                check_tables(self.file, where, tables, spec, self.header["vocabulary"])
+            yield tables
+
+
+def open_stream(path: str | os.PathLike) -> StreamReader:
+    return StreamReader(path)
+
+
+def read_header(path: str | os.PathLike) -> dict[str, Any]:
+    with open_stream(path) as stream:
+        return stream.header
 
 
 def read_stream(path: str | os.PathLike, spec: TableSpec | None = None
                 ) -> Iterator[dict[str, np.ndarray]]:
     """The tables of each recorded iteration, one at a time; checked against ``spec``."""
-    file = str(path)
-    with _open(path) as h5:
-        try:
-            vocabulary = _header(path, h5)["vocabulary"]
-            count = _header_attr(path, h5, "iterations")
-            count = count.item() if isinstance(count, np.generic) else count
-            if not isinstance(count, int) or not 1 <= count <= 1 << 16:
-                raise TraceError(file, "/@iterations", f"expected an integer in 1 .. 65536, "
-                                 f"found {count!r}")
-            group = h5.get("iterations")
-            found = sorted(group) if isinstance(group, h5py.Group) else []
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
-            raise TraceError(file, "/", f"cannot read the layout: {exc}") from None
-        if found != sorted(str(k) for k in range(count)):
-            raise TraceError(file, "/iterations", f"expected groups 0..{count - 1}, found {found[:6]}")
-        for index in range(count):
-            where = f"/iterations/{index}"
-            try:
-                tables = {name: _read_table(file, where, h5[where], name) for name in h5[where]}
-            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
-                raise TraceError(file, where, f"cannot read: {exc}") from None
-            if spec is not None:
-                check_tables(file, where, tables, spec, vocabulary)
-            yield tables
+    with open_stream(path) as stream:
+        yield from stream.tables(spec)
+
+
+def _checked(file: str, where: str, what: str, read: Callable[[], Any]) -> Any:
+    """``read()``, an error the HDF5 library raises while reading as one TraceError."""
+    try:
+        return read()
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        raise TraceError(file, where, f"{what}: {exc}") from None
+
+
+def _layout(file: str, h5: h5py.File) -> int:
+    """The number of recorded iterations, their groups checked to be 0 .. count-1."""
+    count = _header_attr(file, h5, "iterations")
+    count = count.item() if isinstance(count, np.generic) else count
+    if not isinstance(count, int) or not 1 <= count <= 1 << 16:
+        raise TraceError(file, "/@iterations", f"expected an integer in 1 .. 65536, "
+                         f"found {count!r}")
+    group = h5.get("iterations")
+    found = sorted(group) if isinstance(group, h5py.Group) else []
+    if found != sorted(str(k) for k in range(count)):
+        raise TraceError(file, "/iterations", f"expected groups 0..{count - 1}, found {found[:6]}")
+    return count
 
 
 def _read_table(file: str, where: str, group: h5py.Group, name: str) -> np.ndarray:
@@ -123,7 +166,7 @@ def _open(path: str | os.PathLike, probe: bool = True) -> h5py.File:
         if not h5py.is_hdf5(path):
             raise OSError("no HDF5 signature")
         if probe:  # damaged metadata can crash or hang libhdf5 itself: open in a child first
-            probe_metadata(path, lambda: _header(path, _open(path, probe=False)))
+            probe_metadata(path, lambda: StreamReader(path, probe=False).close())
         h5 = h5py.File(path, "r")
     except OSError:
         raise TraceError(str(path), "file", "not an HDF5 file (or truncated)") from None

@@ -29,18 +29,15 @@ import numpy as np
 
 from reports.results import Results, build_results
 from tlm.config import ConfigError, SystemConfig, config_from_dict, flatten, load_config
-from tlm.costs import TileCost
-from tlm.engines.context import Context
-from tlm.jobs import Access, Job, RecordedJob, Work
-from tlm.layout import Layout
-from tlm.schedule import Programs, build_programs
+from tlm.costs.tile import TileCost
+from tlm.jobs import Access, Job, Programs, RecordedJob, Work
 from tlm.record import IterationRun
 from tlm.system import simulate_programs
 from tlm.topology import ENGINE_NAMES
 from traces.network import Network
 from traces.errors import TraceError
 from traces.txcheck import TableSpec
-from traces.txstream import read_header, read_stream, write_stream
+from traces.txstream import open_stream, read_header, write_stream
 
 JOB = np.dtype([("engine", "u1"), ("phase", "u1"), ("layer", "i4"), ("timestep", "i4"),
                 ("cycles", "i8"), ("prepared_cycle", "i8")])
@@ -52,7 +49,7 @@ KEY = np.dtype([("job", "i4"), ("signal", "u1"), ("tensor", "u1"), ("layer", "i4
 LINK = np.dtype([("job", "i4"), ("gives", "u1"), ("channel", "u1")])
 COUNT = np.dtype([("job", "i4"), ("kind", "u1"), ("name", "u2"), ("value", "i8")])
 COUNT_KINDS = ("ops", "skipped", "holds")
-# what read_stream checks of a recording's tables (traces/txcheck.py): codes, flags, counts
+# what StreamReader.tables checks of a recording's tables (traces/txcheck.py): codes, flags, counts
 TABLES = TableSpec(
     dtypes={"jobs": JOB, "accesses": ACCESS, "keys": KEY, "links": LINK, "counts": COUNT,
             "labels": None},
@@ -128,46 +125,74 @@ def to_tables(recorded: list[RecordedJob], vocab: Vocabulary) -> dict[str, np.nd
     return tables
 
 
-def _by_job(table: np.ndarray, jobs: int) -> list[np.ndarray]:
-    """Rows of a table (sorted by job by construction) split per job."""
-    edges = np.searchsorted(table["job"], np.arange(jobs + 1))
-    return [table[a:b] for a, b in zip(edges[:-1], edges[1:])]
+def _per_job(jobs: int) -> list[list]:
+    return [[] for _ in range(jobs)]
+
+
+def _accesses(table: np.ndarray, jobs: int, words: dict[str, list[str]]
+              ) -> tuple[list[list[Access]], list[list[Access]]]:
+    """Each job's DRAM reads and writes, in table order."""
+    tensors, buffers = words["tensor"], words["buffer"]
+    reads, writes = _per_job(jobs), _per_job(jobs)
+    for job, write, tensor, layer, timestep, address, length, buffer, refetch in table.tolist():
+        (writes if write else reads)[job].append(
+            Access(tensors[tensor], layer, timestep, address, length, buffers[buffer],
+                   bool(refetch)))
+    return reads, writes
+
+
+def _keys(table: np.ndarray, jobs: int, tensors: list[str]
+          ) -> tuple[list[list[tuple]], list[list[tuple]]]:
+    """Each job's scoreboard keys: those it waits for, those its writes complete."""
+    after, signals = _per_job(jobs), _per_job(jobs)
+    for job, signal, tensor, layer, timestep in table.tolist():
+        (signals if signal else after)[job].append((tensors[tensor], layer, timestep))
+    return after, signals
+
+
+def _links(table: np.ndarray, jobs: int, channels: list[str]
+           ) -> tuple[list[list[str]], list[list[str]]]:
+    """Each job's on-chip channels: those it takes a tile from, those it gives one to."""
+    takes, gives = _per_job(jobs), _per_job(jobs)
+    for job, give, channel in table.tolist():
+        (gives if give else takes)[job].append(channels[channel])
+    return takes, gives
+
+
+def _counts(table: np.ndarray, jobs: int, names: list[str]) -> list[tuple[dict, dict, dict]]:
+    """Each job's (ops, skipped, holds), keys in table order."""
+    grouped: list[tuple[dict, dict, dict]] = [({}, {}, {}) for _ in range(jobs)]
+    for job, kind, name, value in table.tolist():
+        grouped[job][kind][names[name]] = value
+    return grouped
 
 
 def from_tables(tables: dict[str, np.ndarray], vocab: Vocabulary) -> Programs:
-    """Rebuild the engines' programs; each job's prepare returns its recorded work."""
-    jobs = tables["jobs"]
+    """Rebuild the engines' programs; each job's prepare returns its recorded work.
+
+    Every table becomes Python tuples once (``tolist``) and every code its word by
+    list index: reading numpy rows field by field cost more than simulating the jobs.
+    The codes were checked against the vocabulary when the tables were read.
+    """
+    words = {name: vocab.lists.get(name, []) for name in
+             ("engine", "phase", "tensor", "buffer", "channel", "count")}
+    jobs = tables["jobs"].tolist()
     n = len(jobs)
-    accesses, keys = _by_job(tables["accesses"], n), _by_job(tables["keys"], n)
-    links, counts = _by_job(tables["links"], n), _by_job(tables["counts"], n)
+    reads, writes = _accesses(tables["accesses"], n, words)
+    after, signals = _keys(tables["keys"], n, words["tensor"])
+    takes, gives = _links(tables["links"], n, words["channel"])
+    counts = _counts(tables["counts"], n, words["count"])
+    labels = tables["labels"].tolist()
     programs = Programs([], [], [], [])
-    for i, row in enumerate(jobs):
-        work = _work(row, accesses[i], counts[i], vocab)
-        key = lambda r: (vocab.word("tensor", r["tensor"]), int(r["layer"]), int(r["timestep"]))
-        channel = lambda r: vocab.word("channel", r["channel"])
-        job = Job(vocab.word("engine", row["engine"]), vocab.word("phase", row["phase"]),
-                  int(row["layer"]), int(row["timestep"]), str(tables["labels"][i]),
-                  prepare=(lambda w=work: w),
-                  after=tuple(key(r) for r in keys[i] if not r["signal"]),
-                  takes=tuple(channel(r) for r in links[i] if not r["gives"]),
-                  gives=tuple(channel(r) for r in links[i] if r["gives"]),
-                  signals=tuple(key(r) for r in keys[i] if r["signal"]))
+    engines, phases = words["engine"], words["phase"]
+    for i, (engine, phase, layer, timestep, cycles, _) in enumerate(jobs):
+        ops, skipped, holds = counts[i]
+        work = Work(tuple(reads[i]), tuple(writes[i]), TileCost(cycles, ops, skipped), holds)
+        job = Job(engines[engine], phases[phase], layer, timestep, str(labels[i]),
+                  prepare=(lambda w=work: w), after=tuple(after[i]), takes=tuple(takes[i]),
+                  gives=tuple(gives[i]), signals=tuple(signals[i]))
         getattr(programs, job.engine).append(job)
     return programs
-
-
-def _work(job: np.void, accesses: np.ndarray, counts: np.ndarray, vocab: Vocabulary) -> Work:
-    def access(r: np.void) -> Access:
-        return Access(vocab.word("tensor", r["tensor"]), int(r["layer"]), int(r["timestep"]),
-                      int(r["address"]), int(r["length"]), vocab.word("buffer", r["buffer"]),
-                      bool(r["refetch"]))
-    grouped: list[dict[str, int]] = [{}, {}, {}]
-    for r in counts:
-        grouped[r["kind"]][vocab.word("count", r["name"])] = int(r["value"])
-    ops, skipped, holds = grouped
-    return Work(tuple(access(r) for r in accesses if not r["write"]),
-                tuple(access(r) for r in accesses if r["write"]),
-                TileCost(int(job["cycles"]), ops, skipped), holds)
 
 
 def record_stream(path: str | os.PathLike, meta: Any, cfg: SystemConfig,
@@ -202,13 +227,21 @@ def check_stream_preserved(recorded_cfg: SystemConfig, cfg: SystemConfig, meta: 
 
 def _labels(cfg: SystemConfig, meta: StreamMeta) -> list[str]:
     """The job list a config implies, derived from the network alone (no trace data)."""
+    from tlm.engines.context import Context  # the program builders: only for a tiling change
+    from tlm.layout import Layout
+    from tlm.schedule import build_programs
     layout = Layout(meta.network, meta.timesteps, meta.batch, cfg)
     ctx = Context(cfg, meta.network, meta.timesteps, meta.batch, layout, trace=None)
     return [job.label for _, jobs in build_programs(ctx).items() for job in jobs]
 
 
 def load_recording(path: str | os.PathLike) -> tuple[StreamMeta, SystemConfig, Vocabulary]:
-    header = read_header(path)  # keys and types checked (traces/txcheck.py)
+    return recording_meta(path, read_header(path))
+
+
+def recording_meta(path: str | os.PathLike, header: dict[str, Any]
+                   ) -> tuple[StreamMeta, SystemConfig, Vocabulary]:
+    """What a recording's header (keys and types checked, traces/txcheck.py) says."""
     try:
         network = Network.from_json(json.dumps(header["network"]))
     except (KeyError, TypeError, ValueError) as exc:  # NetworkError is a ValueError
@@ -221,16 +254,16 @@ def load_recording(path: str | os.PathLike) -> tuple[StreamMeta, SystemConfig, V
     return meta, recorded, Vocabulary(header["vocabulary"])
 
 
-
 def replay_runs(path: str | os.PathLike, config_file: str | os.PathLike | None = None,
                 sets: Iterable[str] = (), on_job: Callable[[], None] | None = None
                 ) -> tuple[StreamMeta, SystemConfig, list[IterationRun]]:
     """Re-time a recording on its recorded config changed by a TOML file and ``key=value``s."""
-    meta, recorded_cfg, vocab = load_recording(path)
-    cfg = load_config(config_file, sets, base=recorded_cfg)
-    check_stream_preserved(recorded_cfg, cfg, meta)
-    runs = [simulate_programs(from_tables(tables, vocab), cfg, on_job)
-            for tables in read_stream(path, TABLES)]
+    with open_stream(path) as stream:  # one probe, one open
+        meta, recorded_cfg, vocab = recording_meta(path, stream.header)
+        cfg = load_config(config_file, sets, base=recorded_cfg)
+        check_stream_preserved(recorded_cfg, cfg, meta)
+        runs = [simulate_programs(from_tables(tables, vocab), cfg, on_job)
+                for tables in stream.tables(TABLES)]
     return meta, cfg, runs
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tlm.config import SystemConfig
+from tlm.config import SystemConfig, kib  # noqa: F401  (kib: the engines import it here)
 from tlm.layout import Layout
 from tlm.traceview import TraceView
 from traces.network import Network
@@ -39,6 +39,3 @@ class Context:
         size = max(1, size)
         return [slice(b, min(b + size, self.batch)) for b in range(0, self.batch, size)]
 
-
-def kib(value: int) -> int:
-    return value * 1024
