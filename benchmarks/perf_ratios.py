@@ -8,6 +8,8 @@
 3. time at T = 20 against T = 5 (mnist-cnn, batch 10): whole process and simulation
    only (the results' ``simulator.wall_seconds``), per timestep.
 4. ``h2learn --version`` and ``--help`` wall time.
+5. a six-point DRAM sweep (``--jobs 1``, in one process) over the trace and over its
+   recording: seconds per point, from the journal's ``wall_seconds``.
 It also prints ``python -X importtime`` totals per command line.
 
 Commands of one comparison run alternately, so machine load hits both alike; each
@@ -118,6 +120,23 @@ def import_totals(cache: Path) -> None:
         print(f"   importtime total  h2learn {name:<12} {total_us / 1e6:.3f} s")
 
 
+def sweep_points(cache: Path, repeats: int) -> None:
+    grid = ["--grid", "dram.preset=hbm2,ddr4-3200,lpddr4-2400", "--grid", "dram.channels=2,4"]
+    for workload in ("mnist-cnn", "cifar10-cifarnet"):
+        path = trace(cache, workload)
+        sources = {"trace": path, "recording": path.with_suffix(".stream.h5")}
+        walls: dict[str, list[float]] = {name: [] for name in sources}
+        for _ in range(repeats):
+            for name, source in sources.items():
+                with tempfile.TemporaryDirectory() as out:
+                    measure(["sweep", str(source), *grid, "--out", out, "--no-resume"])
+                    journal = (Path(out) / "points.jsonl").read_text().splitlines()
+                    walls[name] += [json.loads(line)["wall_seconds"] for line in journal]
+        per = {name: statistics.median(w) for name, w in walls.items()}
+        print(f"5. {workload:<17} DRAM sweep, seconds per point: trace {per['trace']:.3f}, "
+              f"recording {per['recording']:.3f}: {per['trace'] / per['recording']:.1f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -132,6 +151,7 @@ def main() -> int:
     import_totals(args.cache)
     rss_ratio(args.cache, args.repeats)
     timestep_ratio(args.cache, args.repeats)
+    sweep_points(args.cache, args.repeats)
     print(f"load average {os.getloadavg()[0]:.2f}")
     return 0
 

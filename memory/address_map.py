@@ -35,7 +35,7 @@ block alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -225,23 +225,3 @@ class AddressMap:
                     channels=[ch for ch in range(ch_n) if touched[ch]], touched=touched,
                     first_local=[lo // ch_n for lo in i0], last_local=[hi // ch_n for hi in i1],
                     bursts=bursts, nbytes=nbytes, head_pos=[(lo - base) % p for lo in i0])
-
-
-@lru_cache(maxsize=4096)
-def period_masks(period_blocks: int, first_pos: int, last_pos: int,
-                 periods_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Per period position: is its first block in the second grid row, is its last
-    block in the next-to-last one, and does the transaction use it at all; and
-    whether it uses every position.
-
-    DMA tiles repeat shapes, so these are cached by the grid positions of the
-    first and last block and the grid height (1, 2, or 3 and more: from 3 rows
-    on every position is used).
-    """
-    pos = np.arange(period_blocks)
-    first_period = (pos < first_pos).astype(np.int64)
-    after_last = (pos > last_pos).astype(np.int64)
-    used = periods_class - (first_period + after_last) > 0
-    for shared in (first_period, after_last, used):     # cached: callers must not write
-        shared.setflags(write=False)
-    return first_period, after_last, used, bool(used.all())

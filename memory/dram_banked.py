@@ -2,8 +2,9 @@
 
 See memory/dram.py for the model in words. A transaction's blocks are
 classified against the open-row state of their banks, vectorised over the
-period grid of the address map (``reserve``); a transaction of one block takes
-a scalar path in plain Python (``access_one``) that gives the same result.
+period grid of the address map (``reserve``); a transaction of one block, or of a
+few blocks on as many banks, takes a plain-Python path bank by bank
+(memory/dram_banked_scalar.py) that gives the same result to the last bit.
 """
 
 from __future__ import annotations
