@@ -318,7 +318,8 @@ def info_header(reader: TraceReader) -> str:
     size = reader.file_bytes
     return (f"[bold]{reader.path}[/]  schema {m.schema_version}  producer {m.producer} "
             f"{m.producer_version}\nworkload {m.workload} ({m.dataset})  T={m.timesteps}  "
-            f"batch={m.batch}  iterations={m.iterations}  vth={m.neuron.vth} tau={m.neuron.tau}\n"
+            f"batch={m.batch}  iterations={m.iterations}\nneuron vth={m.neuron.vth} "
+            f"tau={m.neuron.tau}\n"
             f"file {_mib(size)}  unpacked {_mib(dense)}  compression {dense / max(size, 1):.1f}×")
 
 
@@ -331,13 +332,14 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 
 def info_table(stats: list[LayerStats]) -> Table:
-    table = data_table("per layer (averaged over iterations, timesteps and samples)")
-    for col in ("layer", "kind", "in → out"):
-        table.add_column(col)
-    for col in ("input rate", "firing rate", "h density", "du density"):
+    table = data_table("per layer: spike rates, and the densities of h and du "
+                       "(averaged over iterations, timesteps and samples)")
+    for col in ("layer", "kind", "in → out"):   # one line per layer, even at 80 columns
+        table.add_column(col, no_wrap=True)
+    for col in ("input\nrate", "firing\nrate", "h", "du"):
         table.add_column(col, justify="right")
     for s in stats:
-        table.add_row(s.name, s.kind, f"{_shape(s.in_shape)} → {_shape(s.out_shape)}",
+        table.add_row(s.name, s.kind, f"{_shape(s.in_shape)}→{_shape(s.out_shape)}",
                       f"{s.input_rate:.3f}", f"{s.firing_rate:.3f}", f"{s.h_density:.3f}",
                       f"{s.du_density:.3f}")
     return table
