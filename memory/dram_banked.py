@@ -275,22 +275,26 @@ class BankedModel:
         bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
         return bound.reshape(-1, ch_n).max(axis=0, initial=0.0).tolist()
 
+    def partial_block(self, bursts: int, activates: bool) -> float:
+        """Group work of a block of ``bursts`` minus that of a full block (the first and
+        last block of a tile may be partial); the one rule for both paths."""
+        c = self.cycles
+        return (max(bursts * c.ccd_l, activates * c.rrd_l)
+                - max(self._full_bursts * c.ccd_l, activates * c.rrd_l))
+
     def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
         """Correct the group work of the first and last blocks, which may be partial."""
-        c, full = self.cycles, self._full_bursts
-        kind = rows.kind_list
+        full, kind = self._full_bursts, rows.kind_list
         if sp.head_bursts != full:
             pos, act = sp.first_pos, kind[sp.first_pos] > 0
-            group_work[pos] += (max(sp.head_bursts * c.ccd_l, act * c.rrd_l)
-                                - max(full * c.ccd_l, act * c.rrd_l))
+            group_work[pos] += self.partial_block(sp.head_bursts, act)
         if sp.last > sp.first and sp.tail_bursts != full:
             pos = sp.last_pos
             if rows.blocks[pos] == 1:   # the bank's only block
                 act = kind[pos] > 0
             else:
                 act = (sp.period + sp.periods - 1) % self.address_map.blocks_per_row == 0
-            group_work[pos] += (max(sp.tail_bursts * c.ccd_l, act * c.rrd_l)
-                                - max(full * c.ccd_l, act * c.rrd_l))
+            group_work[pos] += self.partial_block(sp.tail_bursts, act)
 
     def _rank_switches(self, sp: Span, chans: list[int]) -> list[int]:
         """Rank switches on each touched channel's bus (into the first block, and within)."""

@@ -134,13 +134,11 @@ def reserve_few(model: "BankedModel", sp: Span, times: tuple[list[float], list[i
 
 def _edge_work(model: "BankedModel", sp: Span, pos: int, kind: int, work: float) -> float:
     """A bank's group work, corrected where its block is the partial first or last one."""
-    c, full = model.cycles, model._full_bursts
+    full = model._full_bursts
     if pos == sp.first_pos and sp.head_bursts != full:
-        act = kind > 0
-        work += max(sp.head_bursts * c.ccd_l, act * c.rrd_l) - max(full * c.ccd_l, act * c.rrd_l)
+        work += model.partial_block(sp.head_bursts, kind > 0)
     if pos == sp.last_pos and sp.tail_bursts != full:
-        act = kind > 0
-        work += max(sp.tail_bursts * c.ccd_l, act * c.rrd_l) - max(full * c.ccd_l, act * c.rrd_l)
+        work += model.partial_block(sp.tail_bursts, kind > 0)
     return work
 
 
