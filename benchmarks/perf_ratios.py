@@ -3,7 +3,9 @@
     python benchmarks/perf_ratios.py [--repeats 3] [--cache DIR]
 
 1. replay / run: ``h2learn run TRACE`` against ``h2learn replay RECORDING`` of the same
-   run (mnist-cnn and cifar10-cifarnet at their reference sizes), wall time.
+   run (mnist-cnn and cifar10-cifarnet at their reference sizes), wall time; and the
+   ceiling of that ratio: the run against the least any replay process must do (start
+   Python, import h5py, open the recording), which no replay can undercut.
 2. peak RSS of ``h2learn run`` on mnist-cnn at batch 80 against batch 10 (T = 20).
 3. time at T = 20 against T = 5 (mnist-cnn, batch 10): whole process and simulation
    only (the results' ``simulator.wall_seconds``), per timestep.
@@ -32,27 +34,30 @@ from pathlib import Path
 
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 H2LEARN = [sys.executable, "-m", "tlm"]
+# what every replay must do before anything else: a replay's lower bound
+FLOOR = [sys.executable, "-c", "import sys, h5py; h5py.File(sys.argv[1], 'r').close()"]
 
 
-def measure(args: list[str]) -> tuple[float, float, float, str]:
-    """(wall s, CPU s, peak RSS MiB, stdout) of one child process."""
+def measure(args: list[str], command: list[str] = H2LEARN) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MiB, stdout) of one child process ``command + args``."""
     start = time.perf_counter()
-    child = subprocess.Popen(H2LEARN + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    child = subprocess.Popen(command + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              env=ENV)
     out = child.stdout.read().decode()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     wall_s = time.perf_counter() - start
     if child.returncode != 0:
-        raise SystemExit(f"h2learn {' '.join(args)}: exit {child.returncode}")
+        raise SystemExit(f"{' '.join(command + args)}: exit {child.returncode}")
     return wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
 
 def alternate(commands: dict[str, list[str]], repeats: int) -> dict[str, list[tuple]]:
+    """``h2learn`` command lines by name (the name ``floor``: a ``FLOOR`` argument list)."""
     samples: dict[str, list[tuple]] = {name: [] for name in commands}
     for _ in range(repeats):
         for name, args in commands.items():
-            samples[name].append(measure(args))
+            samples[name].append(measure(args, FLOOR if name == "floor" else H2LEARN))
     return samples
 
 
@@ -74,11 +79,13 @@ def replay_ratio(cache: Path, repeats: int) -> None:
         path = trace(cache, workload)
         recording = path.with_suffix(".stream.h5")
         measure(["run", str(path), "--record", str(recording)])
-        got = alternate({"run": ["run", str(path)], "replay": ["replay", str(recording)]}, repeats)
-        run_s, replay_s = median(got["run"], 0), median(got["replay"], 0)
+        got = alternate({"run": ["run", str(path)], "replay": ["replay", str(recording)],
+                         "floor": [str(recording)]}, repeats)
+        run_s, replay_s, floor_s = (median(got[name], 0) for name in ("run", "replay", "floor"))
         print(f"1. {workload:<17} run {run_s:6.2f} s  replay {replay_s:6.2f} s  "
               f"run/replay {run_s / replay_s:5.1f}x  (CPU {median(got['run'], 1):.2f} / "
-              f"{median(got['replay'], 1):.2f} s)")
+              f"{median(got['replay'], 1):.2f} s); python + import h5py + open the recording "
+              f"{floor_s:.3f} s: no replay beats {run_s / floor_s:.1f}x")
 
 
 def rss_ratio(cache: Path, repeats: int) -> None:
