@@ -100,6 +100,30 @@ class Span(NamedTuple):
     head_pos: list[int]        # per channel: grid position of its first block
 
 
+class TileShape(NamedTuple):
+    """A ``Span`` as if its grid started at period 0 (``AddressMap.tile_shape``).
+
+    ``blocks`` is ``last - first``; ``first_local`` and ``last_local`` count a
+    channel's own blocks from the grid's first period.
+    """
+
+    blocks: int
+    periods: int
+    first_pos: int
+    last_pos: int
+    head_bursts: int
+    tail_bursts: int
+    head_bytes: int
+    tail_bytes: int
+    channels: list[int]
+    touched: list[bool]
+    first_local: list[int]
+    last_local: list[int]
+    bursts: list[int]
+    nbytes: list[int]
+    head_pos: list[int]
+
+
 @dataclass(frozen=True)
 class AddressMap:
     """Block-interleaved map over channels, bank groups, banks and ranks."""
@@ -195,17 +219,23 @@ class AddressMap:
         """Rank of a channel's own block index."""
         return local // (self.bank_groups * self.banks_per_group) % self.ranks
 
-    def span(self, address: int, length_bytes: int) -> Span:
-        """``decode`` in closed form, for ``length_bytes > 0``."""
-        il, bb, ch_n = self.interleave_bytes, self.burst_bytes, self.channels
+    def shape_key(self, address: int, length_bytes: int) -> tuple[int, int, int]:
+        """What a transaction's ``TileShape`` depends on: its first block's position in a
+        period, its offset inside that block, and its length."""
+        il = self.interleave_bytes
+        return address // il % self.period_blocks, address % il, length_bytes
+
+    def tile_shape(self, address: int, length_bytes: int) -> TileShape:
+        """``span`` without where its grid starts, for ``length_bytes > 0``: the same for
+        every address of one ``shape_key``, so callers may cache it."""
+        il, bb, ch_n, p = self.interleave_bytes, self.burst_bytes, self.channels, self.period_blocks
+        address = address // il % p * il + address % il      # the same shape in period 0
         end = address + length_bytes
         first, last = address // il, (end - 1) // il
         head_hi = min((first + 1) * il, end)
         tail_lo = max(last * il, address)
         head_bursts = (head_hi - 1) // bb - address // bb + 1
         tail_bursts = (end - 1) // bb - tail_lo // bb + 1
-        p = self.period_blocks
-        base = first - first % p
         # a handful of channels: plain Python beats numpy on such short lists
         i0 = [first + (ch - first) % ch_n for ch in range(ch_n)]
         i1 = [last - (last - ch) % ch_n for ch in range(ch_n)]
@@ -218,10 +248,25 @@ class AddressMap:
             bursts[last % ch_n] -= full - tail_bursts
             nbytes[last % ch_n] -= il - (end - tail_lo)
         touched = [lo <= last for lo in i0]
-        return Span(first=first, last=last, period=first // p, periods=(last - base) // p + 1,
-                    first_pos=first - base, last_pos=(last - base) % p,
-                    head_bursts=head_bursts, tail_bursts=tail_bursts,
-                    head_bytes=head_hi - address, tail_bytes=end - tail_lo,
-                    channels=[ch for ch in range(ch_n) if touched[ch]], touched=touched,
-                    first_local=[lo // ch_n for lo in i0], last_local=[hi // ch_n for hi in i1],
-                    bursts=bursts, nbytes=nbytes, head_pos=[(lo - base) % p for lo in i0])
+        return TileShape(blocks=last - first, periods=last // p + 1, first_pos=first,
+                         last_pos=last % p, head_bursts=head_bursts, tail_bursts=tail_bursts,
+                         head_bytes=head_hi - address, tail_bytes=end - tail_lo,
+                         channels=[ch for ch in range(ch_n) if touched[ch]], touched=touched,
+                         first_local=[lo // ch_n for lo in i0],
+                         last_local=[hi // ch_n for hi in i1], bursts=bursts, nbytes=nbytes,
+                         head_pos=[lo % p for lo in i0])
+
+    def span(self, address: int, length_bytes: int) -> Span:
+        """``decode`` in closed form, for ``length_bytes > 0``."""
+        shape = self.tile_shape(address, length_bytes)
+        first = address // self.interleave_bytes
+        period = first // self.period_blocks
+        local = period * self.banks_per_channel     # a channel's own blocks before the grid
+        return Span(first=first, last=first + shape.blocks, period=period,
+                    periods=shape.periods, first_pos=shape.first_pos, last_pos=shape.last_pos,
+                    head_bursts=shape.head_bursts, tail_bursts=shape.tail_bursts,
+                    head_bytes=shape.head_bytes, tail_bytes=shape.tail_bytes,
+                    channels=shape.channels, touched=shape.touched,
+                    first_local=[local + i for i in shape.first_local],
+                    last_local=[local + i for i in shape.last_local],
+                    bursts=shape.bursts, nbytes=shape.nbytes, head_pos=shape.head_pos)

@@ -2,9 +2,12 @@
 
 See memory/dram.py for the model in words. A transaction's blocks are
 classified against the open-row state of their banks, vectorised over the
-period grid of the address map (``reserve``); a transaction of one block, or of a
+period grid of the address map (``access``); a transaction of one block, or of a
 few blocks on as many banks, takes a plain-Python path bank by bank
 (memory/dram_banked_scalar.py) that gives the same result to the last bit.
+What depends on the tile's shape alone is derived once per shape
+(memory/dram_banked_tiles.py), and each touched channel's bus, counters and
+bandwidth window are done in one pass.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from memory.address_map import AddressMap, Span
+from memory.address_map import AddressMap, TileShape
 from memory.dram_banked_scalar import FEW_BLOCKS, PositionKeys, access_one, reserve_few
-from memory.dram_records import AccessRecord, Schedule
+from memory.dram_records import AccessRecord
+from memory.dram_banked_tiles import Masks, Tile, Tiles
 from memory.presets import DramPreset
 
 if TYPE_CHECKING:
@@ -80,63 +84,6 @@ class _Rows(NamedTuple):
     used_per_channel: list[int]
 
 
-class _Shape(NamedTuple):
-    """Which period positions a transaction uses, from its first and last grid positions."""
-
-    first_period: np.ndarray   # its first block is in the second grid row
-    after_last: np.ndarray     # its last block is in the next-to-last grid row
-    edges: np.ndarray          # first_period + after_last: blocks = periods - edges
-    used: np.ndarray
-    all_used: bool
-    used_per_channel: list[int]
-
-
-class _Shapes:
-    """Tile shapes (first and last grid position, grid height 1, 2 or 3+) and their masks.
-
-    DMA tiles repeat shapes, so each shape is derived once; its masks are built
-    from per-position rows that are themselves cached (a position's "first block
-    is in the second grid row" row depends on the first position only).
-    """
-
-    def __init__(self, amap: AddressMap) -> None:
-        self.positions, self.channels = np.arange(amap.period_blocks), amap.channels
-        self.all_used = np.ones(amap.period_blocks, dtype=bool)
-        self.all_used.setflags(write=False)
-        self.full_per_channel = [amap.period_blocks // amap.channels] * amap.channels
-        self._shapes: dict[tuple[int, int, int], _Shape] = {}
-        self._before: dict[int, np.ndarray] = {}
-        self._after: dict[int, np.ndarray] = {}
-
-    def get(self, first_pos: int, last_pos: int, periods: int) -> _Shape:
-        key = (first_pos, last_pos, min(periods, 3))
-        shape = self._shapes.get(key)
-        if shape is None:
-            shape = self._shapes[key] = self._derive(*key)
-        return shape
-
-    def _derive(self, first_pos: int, last_pos: int, periods_class: int) -> _Shape:
-        first_period = self._row(self._before, first_pos, self.positions < first_pos)
-        after_last = self._row(self._after, last_pos, self.positions > last_pos)
-        edges = first_period + after_last
-        edges.setflags(write=False)
-        if periods_class >= 3:   # from the third grid row on, every position is used
-            return _Shape(first_period, after_last, edges, self.all_used, True,
-                          self.full_per_channel)
-        used = edges < periods_class
-        used.setflags(write=False)
-        return _Shape(first_period, after_last, edges, used, bool(used.all()),
-                      used.reshape(-1, self.channels).sum(axis=0).tolist())
-
-    @staticmethod
-    def _row(cache: dict[int, np.ndarray], pos: int, mask: np.ndarray) -> np.ndarray:
-        row = cache.get(pos)
-        if row is None:
-            row = cache[pos] = mask.astype(np.int64)
-            row.setflags(write=False)
-        return row
-
-
 class BankedModel:
     """Rows, banks, bank groups, ranks and refresh; the state lives in the ``Dram``."""
 
@@ -155,50 +102,91 @@ class BankedModel:
         self._kind_key = 3 * self.address_map.layout.channel
         self._full_bursts = full
         self.keys = PositionKeys(self)
-        self._shapes = _Shapes(self.address_map)
+        self._one_block = dram.fast_path   # False: every transaction takes the vector path
         # blocks below which a transaction is served bank by bank (each block on its own bank)
-        self._few_blocks = min(FEW_BLOCKS, self.address_map.period_blocks) * dram.fast_path
+        self._tiles = Tiles(self, min(FEW_BLOCKS, self.address_map.period_blocks) * dram.fast_path)
+        self._interleave, self._period_blocks = full * preset.burst_bytes, self.address_map.period_blocks
 
-    def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:
-        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
-        chans, bus_free, skip = sp.channels, st.bus_free, self.refresh.skip_one
+    def access(self, address: int, length: int, arrival: int, is_read: bool) -> AccessRecord:
+        """Serve a transaction of ``length > 0`` bytes: its record; servers, counters and
+        bandwidth windows are updated."""
+        first = address // self._interleave
+        if self._one_block and first == (address + length - 1) // self._interleave:
+            return access_one(self, address, length, first, arrival, is_read)
+        tile = self._tiles.get(address, length)
+        period = first // self._period_blocks
+        times = self._open(tile, float(arrival))
+        if tile.masks is None:
+            served = reserve_few(self, tile.shape, period, times)
+        else:
+            rows = self._classify(tile, period, times[1])
+            aux = self._serve_servers(tile, period, rows, times[2])
+            served = ([rows.kind_list[pos] for pos in tile.shape.head_pos], aux,
+                      *self._row_counts(rows))
+        return self._close(tile, arrival, is_read, times, served)
+
+    def _open(self, tile: Tile, arr: float) -> tuple[list[float], list[int], list[float]]:
+        """Per channel (lists over all channels): when its bus could start the tile, the
+        refresh epoch then, and when its other servers may start (the lookahead)."""
+        ch_n, bus_free, skip = self.preset.channels, self._state.bus_free, self.refresh.skip_one
         lookahead = self.lookahead_cycles
         start, epoch, ready = [arr] * ch_n, [0] * ch_n, [arr] * ch_n
-        for ch in chans:
+        for ch in tile.channels:
             free = bus_free[ch]
             start[ch], epoch[ch] = skip(max(free, arr))
             # the controller prepares rows only for requests within its lookahead
             ready[ch] = max(arr, free - lookahead)
-        if sp.last - sp.first < self._few_blocks:
-            head_kind, aux, misses, conflicts = reserve_few(self, sp, (start, epoch, ready))
-        else:
-            rows = self._classify(sp, epoch, chans)
-            aux = self._serve_servers(sp, rows, ready)
-            head_kind = [rows.kind_list[pos] for pos in sp.head_pos]
-            misses, conflicts = self._row_counts(rows)
-        end, done, busy = self._reserve_buses(sp, (start, ready, aux), head_kind, is_read)
-        hits = [b - m - k for b, m, k in zip(sp.bursts, misses, conflicts)]
-        return Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
+        return start, epoch, ready
 
-    def _reserve_buses(self, sp: Span, times: tuple[list[float], list[float], list[float]],
-                       head_kind: list[int], is_read: bool
-                       ) -> tuple[list[float], list[float], list[float]]:
-        """Each touched channel's data bus, once its other servers (``aux``) are known."""
-        st, c, ch_n, chans = self._state, self.cycles, self.preset.channels, sp.channels
-        start, ready, aux = times
-        switches = self._rank_switches(sp, chans)
-        bursts, bus_free, exact = sp.bursts, st.bus_free, self.refresh.advance_exact
-        prefix, t_burst, rtrs = self._first_prefix, c.burst, c.rtrs
-        end, busy = [0.0] * ch_n, [0.0] * ch_n
-        for ch in chans:
-            work = bursts[ch] * t_burst + switches[ch] * rtrs
-            end[ch] = bus_free[ch] = max(max(exact(start[ch], work), aux[ch]),
-                                         ready[ch] + prefix[head_kind[ch]] + work)
-            busy[ch] = work
-        if is_read:
-            tail = max(c.hit - t_burst, 0.0)
-            return end, [t + tail for t in end], busy
-        return end, end, busy
+    def _close(self, tile: Tile, arrival: int, is_read: bool,
+               times: tuple[list[float], list[int], list[float]],
+               served: tuple[list[int], list[float], list[int], list[int]]) -> AccessRecord:
+        """Each touched channel's data bus, once its other servers (``aux``) are known, in
+        one pass with the rank switches, the counters, the windows and the record."""
+        st, c, shape = self._state, self.cycles, tile.shape
+        start, _, ready = times
+        head_kind, aux, misses, conflicts = served
+        bus_free, last_rank, exact = st.bus_free, st.last_rank, self.refresh.advance_exact
+        prefix, rtrs, read_tail = self._first_prefix, c.rtrs, max(c.hit - c.burst, 0.0)
+        starts, ends, waits, busy, hits = [], [], [], [], []
+        done, critical = -1.0, -1
+        for ch, bus_work, (first_rank, within, rank) in zip(tile.channels, tile.bus_work,
+                                                             tile.ranks):
+            previous = last_rank[ch]
+            work = bus_work + ((previous >= 0 and first_rank != previous) + within) * rtrs
+            last_rank[ch] = rank
+            t = start[ch]
+            end = bus_free[ch] = max(max(exact(t, work), aux[ch]),
+                                     ready[ch] + prefix[head_kind[ch]] + work)
+            finish = end + read_tail if is_read else end
+            if finish >= done:    # the last channel to finish (the highest on a tie)
+                done, critical = finish, ch
+            starts.append(t)
+            ends.append(end)
+            waits.append(t - arrival)
+            busy.append(work)
+            hits.append(shape.bursts[ch] - misses[ch] - conflicts[ch])
+        return self._account(tile, arrival, is_read, (starts, ends, waits, busy),
+                             (hits, misses, conflicts), (done, critical))
+
+    def _account(self, tile: Tile, arrival: int, is_read: bool,
+                 times: tuple[list[float], list[float], list[float], list[float]],
+                 counts: tuple[list[int], list[int], list[int]],
+                 last: tuple[float, int]) -> AccessRecord:
+        """Counters and windows of the touched channels (``times`` and ``hits`` parallel to
+        ``tile.channels``; ``misses`` and ``conflicts`` over all channels); the record."""
+        starts, ends, waits, busy = times
+        hits, misses, conflicts = counts
+        chans, nbytes = tile.channels, tile.shape.nbytes
+        self._counters.add(chans, [nbytes[ch] for ch in chans], is_read,
+                                (hits, [misses[ch] for ch in chans],
+                                 [conflicts[ch] for ch in chans]), waits, busy)
+        self._windows.add(chans, starts, ends, [nbytes[ch] for ch in chans])
+        done, critical = last
+        return AccessRecord(arrival, round(min(starts)), round(max(ends)),
+                            max(arrival, round(done)), round(max(starts) - arrival),
+                            len(chans), sum(hits), sum(misses[ch] for ch in chans),
+                            sum(conflicts[ch] for ch in chans), critical_channel=critical)
 
     def _row_counts(self, rows: _Rows) -> tuple[list[int], list[int]]:
         """Misses and conflicts per channel: first blocks by kind, and later row crossings."""
@@ -211,12 +199,7 @@ class BankedModel:
         crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
         return misses, [k + int(x) for k, x in zip(kinds[2::3], crossings)]
 
-    def access_one(self, address: int, length: int, first: int, arrival: int,
-                   is_read: bool) -> AccessRecord:
-        """One block (the common small case): the banked model in plain Python."""
-        return access_one(self, address, length, first, arrival, is_read)
-
-    def _classify(self, sp: Span, epoch: list[int], chans: list[int]) -> _Rows:
+    def _classify(self, tile: Tile, period: int, epoch: list[int]) -> _Rows:
         """Row hits, misses and conflicts of every bank the transaction touches.
 
         A bank's blocks are one per grid row (period), in address order, and a
@@ -224,46 +207,44 @@ class BankedModel:
         left open (unless a refresh closed it since), and each later one
         conflicts exactly when it crosses into the next DRAM row.
         """
-        st = self._state
-        shape = self._shapes.get(sp.first_pos, sp.last_pos, sp.periods)
-        blocks = sp.periods - shape.edges
-        row_first, row_last = self._grid_rows(sp, shape.first_period, shape.after_last)
+        st, masks, chans = self._state, tile.masks, tile.channels
+        row_first, row_last = self._grid_rows(period, tile.shape.periods, masks)
         # channels almost always share their refresh epoch: then one number serves all banks
         epochs = {epoch[ch] for ch in chans}
         bank_epoch = (epochs.pop() if len(epochs) == 1
                       else np.array(epoch)[self.address_map.layout.channel])
         open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
         # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
-        used = shape.used
-        if shape.all_used:
+        used = masks.used
+        if masks.all_used:
             kind = (open_now != row_first) * (1 + (open_now >= 0))
             st.open_row[:], st.row_epoch[:] = row_last, bank_epoch
         else:
             kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
             np.copyto(st.open_row, row_last, where=used)
             np.copyto(st.row_epoch, bank_epoch, where=used)
-        uniform = shape.all_used and isinstance(row_first, int) and isinstance(row_last, int)
+        uniform = masks.all_used and isinstance(row_first, int) and isinstance(row_last, int)
         conflicts = row_last - row_first if uniform else used * (row_last - row_first)
-        return _Rows(kind, kind.tolist(), (kind > 0) + conflicts, conflicts, blocks,
-                     shape.used_per_channel)
+        return _Rows(kind, kind.tolist(), (kind > 0) + conflicts, conflicts, tile.blocks,
+                     masks.used_per_channel)
 
-    def _grid_rows(self, sp: Span, first_period: np.ndarray,
-                   after_last: np.ndarray) -> tuple[Any, Any]:
+    def _grid_rows(self, period: int, periods: int, masks: Masks) -> tuple[Any, Any]:
         """DRAM row of each bank's first and last block: one number where all banks agree."""
-        per_row, top = self.address_map.blocks_per_row, sp.period + sp.periods - 1
-        row_first = (sp.period // per_row if sp.period // per_row == (sp.period + 1) // per_row
-                     else (sp.period + first_period) // per_row)
+        per_row, top = self.address_map.blocks_per_row, period + periods - 1
+        row_first = (period // per_row if period // per_row == (period + 1) // per_row
+                     else (period + masks.first_period) // per_row)
         row_last = (top // per_row if top // per_row == (top - 1) // per_row
-                    else (top - after_last) // per_row)
+                    else (top - masks.after_last) // per_row)
         return row_first, row_last
 
-    def _serve_servers(self, sp: Span, rows: _Rows, ready: list[float]) -> list[float]:
+    def _serve_servers(self, tile: Tile, period: int, rows: _Rows,
+                       ready: list[float]) -> list[float]:
         """Per channel: when the ranks, bank groups and banks finish their share."""
         c, st, lay, ch_n = self.cycles, self._state, self.address_map.layout, self.preset.channels
         acts = rows.activations
         plain, activating = self._group_work
         group_work = (rows.blocks - acts) * plain + acts * activating
-        self._partial_block_group_work(sp, rows, group_work)
+        self._partial_block_group_work(tile.shape, period, rows, group_work)
         ranks, groups, _ = st.sizes
         work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
                                np.bincount(lay.group, group_work, groups), acts * c.rc))
@@ -282,31 +263,17 @@ class BankedModel:
         return (max(bursts * c.ccd_l, activates * c.rrd_l)
                 - max(self._full_bursts * c.ccd_l, activates * c.rrd_l))
 
-    def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
+    def _partial_block_group_work(self, shape: TileShape, period: int, rows: _Rows,
+                                  group_work: np.ndarray) -> None:
         """Correct the group work of the first and last blocks, which may be partial."""
         full, kind = self._full_bursts, rows.kind_list
-        if sp.head_bursts != full:
-            pos, act = sp.first_pos, kind[sp.first_pos] > 0
-            group_work[pos] += self.partial_block(sp.head_bursts, act)
-        if sp.last > sp.first and sp.tail_bursts != full:
-            pos = sp.last_pos
+        if shape.head_bursts != full:
+            pos, act = shape.first_pos, kind[shape.first_pos] > 0
+            group_work[pos] += self.partial_block(shape.head_bursts, act)
+        if shape.blocks > 0 and shape.tail_bursts != full:
+            pos = shape.last_pos
             if rows.blocks[pos] == 1:   # the bank's only block
                 act = kind[pos] > 0
             else:
-                act = (sp.period + sp.periods - 1) % self.address_map.blocks_per_row == 0
-            group_work[pos] += self.partial_block(sp.tail_bursts, act)
-
-    def _rank_switches(self, sp: Span, chans: list[int]) -> list[int]:
-        """Rank switches on each touched channel's bus (into the first block, and within)."""
-        st, amap = self._state, self.address_map
-        per_rank = amap.bank_groups * amap.banks_per_group
-        first_local, last_local = sp.first_local, sp.last_local
-        switches = [0] * amap.channels
-        for ch in chans:
-            first, last = first_local[ch] // per_rank, last_local[ch] // per_rank
-            previous = st.last_rank[ch]
-            switches[ch] = (previous >= 0 and first % amap.ranks != previous) + (
-                last - first if amap.ranks > 1 else 0)
-            st.last_rank[ch] = last % amap.ranks
-        return switches
-
+                act = (period + shape.periods - 1) % self.address_map.blocks_per_row == 0
+            group_work[pos] += self.partial_block(shape.tail_bursts, act)

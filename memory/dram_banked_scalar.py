@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from memory.address_map import Span
-from memory.dram_records import AccessRecord, Schedule
+from memory.address_map import TileShape
+from memory.dram_records import AccessRecord
 
 if TYPE_CHECKING:
     from memory.dram_banked import BankedModel
@@ -79,15 +79,16 @@ def access_one(model: "BankedModel", address: int, length: int, first: int, arri
                         round(start - arrival), 1, *counts, critical_channel=ch)
 
 
-def _positions(sp: Span, period_blocks: int) -> list[tuple[int, int]]:
+def _positions(shape: TileShape, period_blocks: int) -> list[tuple[int, int]]:
     """(position, grid row of its one block) in ascending position."""
-    if sp.periods == 1:
-        return [(p, 0) for p in range(sp.first_pos, sp.last_pos + 1)]
-    return ([(p, 1) for p in range(sp.last_pos + 1)]
-            + [(p, 0) for p in range(sp.first_pos, period_blocks)])
+    if shape.periods == 1:
+        return [(p, 0) for p in range(shape.first_pos, shape.last_pos + 1)]
+    return ([(p, 1) for p in range(shape.last_pos + 1)]
+            + [(p, 0) for p in range(shape.first_pos, period_blocks)])
 
 
-def reserve_few(model: "BankedModel", sp: Span, times: tuple[list[float], list[int], list[float]]
+def reserve_few(model: "BankedModel", shape: TileShape, period: int,
+                times: tuple[list[float], list[int], list[float]]
                 ) -> tuple[list[int], list[float], list[int], list[int]]:
     """``_classify`` and ``_serve_servers`` of the vector path, bank by bank.
 
@@ -105,10 +106,10 @@ def reserve_few(model: "BankedModel", sp: Span, times: tuple[list[float], list[i
     banks: list[int] = []
     kind_at = {}
     open_row, row_epoch = st.open_row, st.row_epoch
-    edges = (sp.first_pos, sp.last_pos)
-    for pos, grid_row in _positions(sp, amap.period_blocks):
+    edges = (shape.first_pos, shape.last_pos)
+    for pos, grid_row in _positions(shape, amap.period_blocks):
         ch = keys.channel[pos]
-        row, bank_epoch = (sp.period + grid_row) // per_row, epoch[ch]
+        row, bank_epoch = (period + grid_row) // per_row, epoch[ch]
         open_now = int(open_row[pos]) if row_epoch[pos] == bank_epoch else -1
         open_row[pos], row_epoch[pos] = row, bank_epoch
         group = keys.group_server[pos]
@@ -122,23 +123,23 @@ def reserve_few(model: "BankedModel", sp: Span, times: tuple[list[float], list[i
             banks.append(pos)
         kind_at[pos] = kind
         if pos in edges:
-            work = _edge_work(model, sp, pos, kind, work)
+            work = _edge_work(model, shape, pos, kind, work)
         group_work[group] = group_work.get(group, 0.0) + work
     servers = ([(key, n * c.act_window, c.act_window) for key, n in rank_acts.items()]
                + [(key, work, c.ccd_l) for key, work in group_work.items()]
                + [(keys.bank_server[pos], c.rc, c.rc) for pos in banks])
     _serve(model, servers, ready, aux)
-    head_kind = [kind_at.get(p, 0) for p in sp.head_pos]
+    head_kind = [kind_at.get(p, 0) for p in shape.head_pos]
     return head_kind, aux, misses, conflicts
 
 
-def _edge_work(model: "BankedModel", sp: Span, pos: int, kind: int, work: float) -> float:
+def _edge_work(model: "BankedModel", shape: TileShape, pos: int, kind: int, work: float) -> float:
     """A bank's group work, corrected where its block is the partial first or last one."""
     full = model._full_bursts
-    if pos == sp.first_pos and sp.head_bursts != full:
-        work += model.partial_block(sp.head_bursts, kind > 0)
-    if pos == sp.last_pos and sp.tail_bursts != full:
-        work += model.partial_block(sp.tail_bursts, kind > 0)
+    if pos == shape.first_pos and shape.head_bursts != full:
+        work += model.partial_block(shape.head_bursts, kind > 0)
+    if pos == shape.last_pos and shape.tail_bursts != full:
+        work += model.partial_block(shape.tail_bursts, kind > 0)
     return work
 
 

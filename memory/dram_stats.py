@@ -119,19 +119,22 @@ class ChannelCounters:
         """Count one transaction's sub-requests on ``channels``.
 
         ``nbytes``, ``counts`` (hits, misses, conflicts), ``wait_cycles`` and
-        ``busy_cycles`` are lists indexed by channel; only ``channels`` are read.
+        ``busy_cycles`` are lists parallel to ``channels``.
         """
         moved = self.bytes_read if is_read else self.bytes_written
-        hits, misses, conflicts = counts
-        for ch in channels:
-            moved[ch] += nbytes[ch]
-            self.requests[ch] += 1
-            self.row_hits[ch] += hits[ch]
-            self.row_misses[ch] += misses[ch]
-            self.row_conflicts[ch] += conflicts[ch]
-            self.queue_total[ch] += wait_cycles[ch]
-            self.queue_max[ch] = max(self.queue_max[ch], wait_cycles[ch])
-            self.busy[ch] += busy_cycles[ch]
+        requests, row_hits, row_misses = self.requests, self.row_hits, self.row_misses
+        row_conflicts, queue_total, queue_max, busy = (self.row_conflicts, self.queue_total,
+                                                       self.queue_max, self.busy)
+        for ch, n, hits, misses, conflicts, wait, work in zip(channels, nbytes, *counts,
+                                                              wait_cycles, busy_cycles):
+            moved[ch] += n
+            requests[ch] += 1
+            row_hits[ch] += hits
+            row_misses[ch] += misses
+            row_conflicts[ch] += conflicts
+            queue_total[ch] += wait
+            queue_max[ch] = max(queue_max[ch], wait)
+            busy[ch] += work
 
     def add_one(self, ch: int, nbytes: int, is_read: bool, counts: tuple,
                 wait_cycles: float, busy_cycles: float) -> None:
@@ -177,16 +180,12 @@ class WindowedBytes:
 
     def add(self, channels: list[int], start: list[float], end: list[float],
             nbytes: list[int]) -> None:
-        """Record transfers of ``nbytes`` over [start, end] on ``channels``.
-
-        ``start``, ``end`` and ``nbytes`` are indexed by channel (all channels);
-        only ``channels`` are read.
-        """
+        """Record transfers of ``nbytes`` over [start, end] on ``channels`` (parallel lists)."""
         pending_ch, pending_start, pending_end, pending_bytes = self._pending
         pending_ch += channels
-        pending_start += [start[ch] for ch in channels]
-        pending_end += [end[ch] for ch in channels]
-        pending_bytes += [nbytes[ch] for ch in channels]
+        pending_start += start
+        pending_end += end
+        pending_bytes += nbytes
         self._pending_spans += len(self.counts)
         if self._pending_spans >= PENDING_SPANS:
             self.flush()
