@@ -60,6 +60,11 @@ class ChannelState:
     address map's ``Layout`` keys it (``... * channels + channel``), so
     ``reshape(-1, channels)`` gathers each channel's servers in one column.
     Banks are keyed by their position in a period.
+
+    A refresh closes every row. Rather than stamp each open row with its epoch,
+    a channel's rows are closed (``-1``) when a transaction finds it in a later
+    refresh epoch than its last one: epochs never go back on a channel, as its
+    bus free time never does.
     """
 
     def __init__(self, amap: AddressMap) -> None:
@@ -70,7 +75,13 @@ class ChannelState:
         self.free = np.zeros(ranks + groups + amap.period_blocks)
         self.sizes = (ranks, groups, amap.period_blocks)
         self.open_row = np.full(amap.period_blocks, -1, dtype=np.int64)
-        self.row_epoch = np.zeros(amap.period_blocks, dtype=np.int64)
+        self.row_epoch = [0] * ch        # the refresh epoch of each channel's open rows
+
+    def enter_epoch(self, ch: int, epoch: int) -> None:
+        """Close the channel's rows if a refresh came since its last transaction."""
+        if epoch != self.row_epoch[ch]:
+            self.row_epoch[ch] = epoch
+            self.open_row.reshape(-1, len(self.row_epoch))[:, ch] = -1
 
 
 class _Rows(NamedTuple):
@@ -99,6 +110,10 @@ class BankedModel:
         self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
         sizes = self._state.sizes
         self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
+        lay, (ranks, groups, banks) = self.address_map.layout, sizes
+        self._server_of = np.concatenate((lay.rank, lay.group + ranks,
+                                          np.arange(banks) + ranks + groups))
+        self._work_unit = np.repeat([c.act_window, 1.0, c.rc], sizes)
         self._kind_key = 3 * self.address_map.layout.channel
         self._full_bursts = full
         self.keys = PositionKeys(self)
@@ -117,34 +132,37 @@ class BankedModel:
         period = first // self._period_blocks
         times = self._open(tile, float(arrival))
         if tile.masks is None:
-            served = reserve_few(self, tile.shape, period, times)
+            served = reserve_few(self, tile.shape, period, times[1])
         else:
-            rows = self._classify(tile, period, times[1])
-            aux = self._serve_servers(tile, period, rows, times[2])
+            rows = self._classify(tile, period)
+            aux = self._serve_servers(tile, period, rows, times[1])
             served = ([rows.kind_list[pos] for pos in tile.shape.head_pos], aux,
                       *self._row_counts(rows))
         return self._close(tile, arrival, is_read, times, served)
 
-    def _open(self, tile: Tile, arr: float) -> tuple[list[float], list[int], list[float]]:
-        """Per channel (lists over all channels): when its bus could start the tile, the
-        refresh epoch then, and when its other servers may start (the lookahead)."""
-        ch_n, bus_free, skip = self.preset.channels, self._state.bus_free, self.refresh.skip_one
-        lookahead = self.lookahead_cycles
-        start, epoch, ready = [arr] * ch_n, [0] * ch_n, [arr] * ch_n
+    def _open(self, tile: Tile, arr: float) -> tuple[list[float], list[float]]:
+        """Per channel (lists over all channels): when its bus could start the tile, and
+        when its other servers may start (the lookahead); rows a refresh closed are closed."""
+        st, ch_n, skip = self._state, self.preset.channels, self.refresh.skip_one
+        bus_free, row_epoch, lookahead = st.bus_free, st.row_epoch, self.lookahead_cycles
+        start, ready = [arr] * ch_n, [arr] * ch_n
         for ch in tile.channels:
             free = bus_free[ch]
-            start[ch], epoch[ch] = skip(max(free, arr))
+            start[ch], epoch = skip(free if free > arr else arr)
+            if epoch != row_epoch[ch]:
+                st.enter_epoch(ch, epoch)
             # the controller prepares rows only for requests within its lookahead
-            ready[ch] = max(arr, free - lookahead)
-        return start, epoch, ready
+            free -= lookahead
+            ready[ch] = free if free > arr else arr
+        return start, ready
 
     def _close(self, tile: Tile, arrival: int, is_read: bool,
-               times: tuple[list[float], list[int], list[float]],
+               times: tuple[list[float], list[float]],
                served: tuple[list[int], list[float], list[int], list[int]]) -> AccessRecord:
         """Each touched channel's data bus, once its other servers (``aux``) are known, in
         one pass with the rank switches, the counters, the windows and the record."""
         st, c, shape = self._state, self.cycles, tile.shape
-        start, _, ready = times
+        start, ready = times
         head_kind, aux, misses, conflicts = served
         bus_free, last_rank, exact = st.bus_free, st.last_rank, self.refresh.advance_exact
         prefix, rtrs, read_tail = self._first_prefix, c.rtrs, max(c.hit - c.burst, 0.0)
@@ -199,33 +217,28 @@ class BankedModel:
         crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
         return misses, [k + int(x) for k, x in zip(kinds[2::3], crossings)]
 
-    def _classify(self, tile: Tile, period: int, epoch: list[int]) -> _Rows:
+    def _classify(self, tile: Tile, period: int) -> _Rows:
         """Row hits, misses and conflicts of every bank the transaction touches.
 
         A bank's blocks are one per grid row (period), in address order, and a
         grid row has one DRAM row number: the bank's first block meets the row
-        left open (unless a refresh closed it since), and each later one
-        conflicts exactly when it crosses into the next DRAM row.
+        left open (unless a refresh closed it), and each later one conflicts
+        exactly when it crosses into the next DRAM row.
         """
-        st, masks, chans = self._state, tile.masks, tile.channels
+        open_row, masks = self._state.open_row, tile.masks
         row_first, row_last = self._grid_rows(period, tile.shape.periods, masks)
-        # channels almost always share their refresh epoch: then one number serves all banks
-        epochs = {epoch[ch] for ch in chans}
-        bank_epoch = (epochs.pop() if len(epochs) == 1
-                      else np.array(epoch)[self.address_map.layout.channel])
-        open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
         # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
-        used = masks.used
+        activates = open_row != row_first
         if masks.all_used:
-            kind = (open_now != row_first) * (1 + (open_now >= 0))
-            st.open_row[:], st.row_epoch[:] = row_last, bank_epoch
+            kind = activates * (1 + (open_row >= 0))
+            open_row[:] = row_last
         else:
-            kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
-            np.copyto(st.open_row, row_last, where=used)
-            np.copyto(st.row_epoch, bank_epoch, where=used)
+            activates &= masks.used
+            kind = activates * (1 + (open_row >= 0))
+            np.copyto(open_row, row_last, where=masks.used)
         uniform = masks.all_used and isinstance(row_first, int) and isinstance(row_last, int)
-        conflicts = row_last - row_first if uniform else used * (row_last - row_first)
-        return _Rows(kind, kind.tolist(), (kind > 0) + conflicts, conflicts, tile.blocks,
+        conflicts = row_last - row_first if uniform else masks.used * (row_last - row_first)
+        return _Rows(kind, kind.tolist(), activates + conflicts, conflicts, tile.blocks,
                      masks.used_per_channel)
 
     def _grid_rows(self, period: int, periods: int, masks: Masks) -> tuple[Any, Any]:
@@ -240,21 +253,22 @@ class BankedModel:
     def _serve_servers(self, tile: Tile, period: int, rows: _Rows,
                        ready: list[float]) -> list[float]:
         """Per channel: when the ranks, bank groups and banks finish their share."""
-        c, st, lay, ch_n = self.cycles, self._state, self.address_map.layout, self.preset.channels
+        c, st, ch_n = self.cycles, self._state, self.preset.channels
         acts = rows.activations
         plain, activating = self._group_work
         group_work = (rows.blocks - acts) * plain + acts * activating
         self._partial_block_group_work(tile.shape, period, rows, group_work)
-        ranks, groups, _ = st.sizes
-        work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
-                               np.bincount(lay.group, group_work, groups), acts * c.rc))
+        # one bincount for all servers: activations per rank and per bank, group work per
+        # group (summed in ascending position), then scaled by each server's unit
+        work = np.bincount(self._server_of, np.concatenate((acts, group_work, acts)),
+                           len(self._work_unit)) * self._work_unit
         used = work > 0
         # servers are keyed ``... * channels + channel``: a row of ``channels`` per server
         start = np.maximum(st.free.reshape(-1, ch_n), np.array(ready)).reshape(-1)
         finish = self.refresh.advance(start, work)
         np.copyto(st.free, finish, where=used)
-        bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
-        return bound.reshape(-1, ch_n).max(axis=0, initial=0.0).tolist()
+        bound = (finish - self._server_unit + c.burst).reshape(-1, ch_n)
+        return bound.max(axis=0, initial=0.0, where=used.reshape(-1, ch_n)).tolist()
 
     def partial_block(self, bursts: int, activates: bool) -> float:
         """Group work of a block of ``bursts`` minus that of a full block (the first and

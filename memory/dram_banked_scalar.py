@@ -54,9 +54,10 @@ def access_one(model: "BankedModel", address: int, length: int, first: int, arri
     start, epoch = ref.skip_one(max(bus_free, float(arrival)))
     ready = max(float(arrival), bus_free - model.lookahead_cycles)
     row = period // amap.blocks_per_row
-    open_row = int(st.open_row[pos]) if st.row_epoch[pos] == epoch else -1
+    st.enter_epoch(ch, epoch)
+    open_row = int(st.open_row[pos])
     kind = 0 if open_row == row else (1 if open_row < 0 else 2)
-    st.open_row[pos], st.row_epoch[pos] = row, epoch
+    st.open_row[pos] = row
     rank, last_rank = keys.rank[pos], st.last_rank[ch]
     bus_work = bursts * c.burst + (0 <= last_rank != rank) * c.rtrs
     st.last_rank[ch] = rank
@@ -88,16 +89,14 @@ def _positions(shape: TileShape, period_blocks: int) -> list[tuple[int, int]]:
 
 
 def reserve_few(model: "BankedModel", shape: TileShape, period: int,
-                times: tuple[list[float], list[int], list[float]]
-                ) -> tuple[list[int], list[float], list[int], list[int]]:
+                ready: list[float]) -> tuple[list[int], list[float], list[int], list[int]]:
     """``_classify`` and ``_serve_servers`` of the vector path, bank by bank.
 
-    ``times`` is (start, epoch, ready) per channel. Returns the kind of each
+    ``ready`` is when each channel's servers may start. Returns the kind of each
     channel's first block, the other servers' bound (``aux``) per channel, and
     misses and conflicts per channel.
     """
     st, c, keys, amap = model._state, model.cycles, model.keys, model.address_map
-    _, epoch, ready = times
     ch_n, per_row = amap.channels, amap.blocks_per_row
     plain, activating = model._group_work
     misses, conflicts, aux = [0] * ch_n, [0] * ch_n, [0.0] * ch_n
@@ -105,13 +104,13 @@ def reserve_few(model: "BankedModel", shape: TileShape, period: int,
     group_work: dict[int, float] = {}
     banks: list[int] = []
     kind_at = {}
-    open_row, row_epoch = st.open_row, st.row_epoch
+    open_row = st.open_row
     edges = (shape.first_pos, shape.last_pos)
     for pos, grid_row in _positions(shape, amap.period_blocks):
         ch = keys.channel[pos]
-        row, bank_epoch = (period + grid_row) // per_row, epoch[ch]
-        open_now = int(open_row[pos]) if row_epoch[pos] == bank_epoch else -1
-        open_row[pos], row_epoch[pos] = row, bank_epoch
+        row = (period + grid_row) // per_row
+        open_now = int(open_row[pos])
+        open_row[pos] = row
         group = keys.group_server[pos]
         if open_now == row:
             kind, work = 0, plain

@@ -332,17 +332,24 @@ class RefreshClock:
         period, busy = self.period, self.busy
         return (k + 1) * period + periods * period + spill - periods * (period - busy)
 
-    def advance(self, start: np.ndarray | float, work: np.ndarray | float) -> np.ndarray:
+    def advance(self, start: np.ndarray, work: np.ndarray) -> np.ndarray:
         """End of ``work`` cycles of service begun at ``start``, skipping refreshes."""
-        start, work = np.asarray(start, dtype=float), np.asarray(work, dtype=float)
         if self.busy <= 0:
             return start + work
         period, busy = self.period, self.busy
         u = start + busy                       # in u, windows are [k*P, k*P + R)
+        # the common case: every start in one refresh period and none inside its window
+        # (floor division is monotone, so the least and greatest start share k), and no
+        # refresh before the work is done: then k is one number and the result as below
+        first = float(u.min())
+        k = first // period
+        if float(u.max()) // period == k and first >= k * period + busy:
+            if (work - ((k + 1) * period - u)).max() <= 0:
+                return u + work - busy
         k = u // period                        # floor division as Python's, as advance_one
         u = np.maximum(u, k * period + busy)   # a start inside a window waits for its end
         spill = work - ((k + 1) * period - u)
-        if spill.max() <= 0:                   # the common case: no refresh to skip
+        if spill.max() <= 0:                   # no refresh to skip
             return u + work - busy
         periods = np.maximum(np.ceil(spill / (period - busy)) - 1, 0)
         late = (k + 1) * period + busy + periods * period + spill - periods * (period - busy)
