@@ -104,7 +104,8 @@ class TileShape(NamedTuple):
     """A ``Span`` as if its grid started at period 0 (``AddressMap.tile_shape``).
 
     ``blocks`` is ``last - first``; ``first_local`` and ``last_local`` count a
-    channel's own blocks from the grid's first period.
+    channel's own blocks from the grid's first period. Tuples, not lists: a
+    cached shape is then no work for the garbage collector.
     """
 
     blocks: int
@@ -115,13 +116,13 @@ class TileShape(NamedTuple):
     tail_bursts: int
     head_bytes: int
     tail_bytes: int
-    channels: list[int]
-    touched: list[bool]
-    first_local: list[int]
-    last_local: list[int]
-    bursts: list[int]
-    nbytes: list[int]
-    head_pos: list[int]
+    channels: tuple[int, ...]
+    touched: tuple[bool, ...]
+    first_local: tuple[int, ...]
+    last_local: tuple[int, ...]
+    bursts: tuple[int, ...]
+    nbytes: tuple[int, ...]
+    head_pos: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -232,14 +233,14 @@ class AddressMap:
         address = address // il % p * il + address % il      # the same shape in period 0
         end = address + length_bytes
         first, last = address // il, (end - 1) // il
-        head_hi = min((first + 1) * il, end)
-        tail_lo = max(last * il, address)
+        head_hi, tail_lo = min((first + 1) * il, end), max(last * il, address)
         head_bursts = (head_hi - 1) // bb - address // bb + 1
         tail_bursts = (end - 1) // bb - tail_lo // bb + 1
-        # a handful of channels: plain Python beats numpy on such short lists
-        i0 = [first + (ch - first) % ch_n for ch in range(ch_n)]
-        i1 = [last - (last - ch) % ch_n for ch in range(ch_n)]
-        blocks = [hi // ch_n - lo // ch_n + 1 if lo <= last else 0 for lo, hi in zip(i0, i1)]
+        # a channel's blocks are its own block indices from first_local to last_local
+        # (a handful of channels: plain Python beats numpy on such short lists)
+        first_local = [first // ch_n + (ch < first % ch_n) for ch in range(ch_n)]
+        last_local = [last // ch_n - (ch > last % ch_n) for ch in range(ch_n)]
+        blocks = [max(hi - lo + 1, 0) for lo, hi in zip(first_local, last_local)]
         full = il // bb
         bursts, nbytes = [n * full for n in blocks], [n * il for n in blocks]
         bursts[first % ch_n] -= full - head_bursts
@@ -247,14 +248,13 @@ class AddressMap:
         if last > first:
             bursts[last % ch_n] -= full - tail_bursts
             nbytes[last % ch_n] -= il - (end - tail_lo)
-        touched = [lo <= last for lo in i0]
         return TileShape(blocks=last - first, periods=last // p + 1, first_pos=first,
                          last_pos=last % p, head_bursts=head_bursts, tail_bursts=tail_bursts,
                          head_bytes=head_hi - address, tail_bytes=end - tail_lo,
-                         channels=[ch for ch in range(ch_n) if touched[ch]], touched=touched,
-                         first_local=[lo // ch_n for lo in i0],
-                         last_local=[hi // ch_n for hi in i1], bursts=bursts, nbytes=nbytes,
-                         head_pos=[lo % p for lo in i0])
+                         channels=tuple(ch for ch in range(ch_n) if blocks[ch]),
+                         touched=tuple(n > 0 for n in blocks), first_local=tuple(first_local),
+                         last_local=tuple(last_local), bursts=tuple(bursts), nbytes=tuple(nbytes),
+                         head_pos=tuple((i * ch_n + ch) % p for ch, i in enumerate(first_local)))
 
     def span(self, address: int, length_bytes: int) -> Span:
         """``decode`` in closed form, for ``length_bytes > 0``."""
@@ -266,7 +266,8 @@ class AddressMap:
                     periods=shape.periods, first_pos=shape.first_pos, last_pos=shape.last_pos,
                     head_bursts=shape.head_bursts, tail_bursts=shape.tail_bursts,
                     head_bytes=shape.head_bytes, tail_bytes=shape.tail_bytes,
-                    channels=shape.channels, touched=shape.touched,
+                    channels=list(shape.channels), touched=list(shape.touched),
                     first_local=[local + i for i in shape.first_local],
                     last_local=[local + i for i in shape.last_local],
-                    bursts=shape.bursts, nbytes=shape.nbytes, head_pos=shape.head_pos)
+                    bursts=list(shape.bursts), nbytes=list(shape.nbytes),
+                    head_pos=list(shape.head_pos))

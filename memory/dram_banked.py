@@ -12,14 +12,15 @@ bandwidth window are done in one pass.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from memory.address_map import AddressMap, TileShape
+from memory.address_map import AddressMap
 from memory.dram_banked_scalar import FEW_BLOCKS, PositionKeys, access_one, reserve_few
+from memory.dram_banked_tiles import Tile, Tiles
+from memory.dram_banked_vector import VectorPath
 from memory.dram_records import AccessRecord
-from memory.dram_banked_tiles import Masks, Tile, Tiles
 from memory.presets import DramPreset
 
 if TYPE_CHECKING:
@@ -84,17 +85,6 @@ class ChannelState:
             self.open_row.reshape(-1, len(self.row_epoch))[:, ch] = -1
 
 
-class _Rows(NamedTuple):
-    """Row-buffer outcome of one transaction, per period position (bank)."""
-
-    first_kind: np.ndarray   # 0 hit, 1 miss, 2 conflict, of the bank's first block
-    kind_list: list[int]     # the same as plain ints (read a few at a time)
-    activations: np.ndarray
-    conflicts: np.ndarray | int   # an int: the same in every used bank (all are used)
-    blocks: np.ndarray
-    used_per_channel: list[int]
-
-
 class BankedModel:
     """Rows, banks, bank groups, ranks and refresh; the state lives in the ``Dram``."""
 
@@ -103,24 +93,18 @@ class BankedModel:
         self.cycles = c = dram.cycles
         self.lookahead_cycles = dram.lookahead_cycles
         self._state, self._counters, self._windows = dram._state, dram._counters, dram._windows
-        preset = self.preset
+        amap = self.address_map
         # cached from the preset: per-block group work without / with an activation
-        full = self.address_map.interleave_bytes // preset.burst_bytes
+        self._full_bursts = full = amap.interleave_bytes // self.preset.burst_bytes
         self._group_work = (full * c.ccd_l, max(full * c.ccd_l, c.rrd_l))
         self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
-        sizes = self._state.sizes
-        self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
-        lay, (ranks, groups, banks) = self.address_map.layout, sizes
-        self._server_of = np.concatenate((lay.rank, lay.group + ranks,
-                                          np.arange(banks) + ranks + groups))
-        self._work_unit = np.repeat([c.act_window, 1.0, c.rc], sizes)
-        self._kind_key = 3 * self.address_map.layout.channel
-        self._full_bursts = full
+        self._read_tail = max(c.hit - c.burst, 0.0)
         self.keys = PositionKeys(self)
         self._one_block = dram.fast_path   # False: every transaction takes the vector path
         # blocks below which a transaction is served bank by bank (each block on its own bank)
-        self._tiles = Tiles(self, min(FEW_BLOCKS, self.address_map.period_blocks) * dram.fast_path)
-        self._interleave, self._period_blocks = full * preset.burst_bytes, self.address_map.period_blocks
+        self._tiles = Tiles(self, min(FEW_BLOCKS, amap.period_blocks) * dram.fast_path)
+        self._vector = VectorPath(self)
+        self._interleave, self._period_blocks = amap.interleave_bytes, amap.period_blocks
 
     def access(self, address: int, length: int, arrival: int, is_read: bool) -> AccessRecord:
         """Serve a transaction of ``length > 0`` bytes: its record; servers, counters and
@@ -130,15 +114,14 @@ class BankedModel:
             return access_one(self, address, length, first, arrival, is_read)
         tile = self._tiles.get(address, length)
         period = first // self._period_blocks
-        times = self._open(tile, float(arrival))
+        start, ready = self._open(tile, float(arrival))
         if tile.masks is None:
-            served = reserve_few(self, tile.shape, period, times[1])
+            served = reserve_few(self, tile.shape, period, ready)
         else:
-            rows = self._classify(tile, period)
-            aux = self._serve_servers(tile, period, rows, times[1])
-            served = ([rows.kind_list[pos] for pos in tile.shape.head_pos], aux,
-                      *self._row_counts(rows))
-        return self._close(tile, arrival, is_read, times, served)
+            served = self._vector.serve(tile, period, ready)
+        works = self._bus_work(tile)
+        ends = self._reserve_buses(tile, (start, ready, works), served)
+        return self._account(tile, arrival, is_read, (start, ends, works), served)
 
     def _open(self, tile: Tile, arr: float) -> tuple[list[float], list[float]]:
         """Per channel (lists over all channels): when its bus could start the tile, and
@@ -153,122 +136,65 @@ class BankedModel:
                 st.enter_epoch(ch, epoch)
             # the controller prepares rows only for requests within its lookahead
             free -= lookahead
-            ready[ch] = free if free > arr else arr
+            if free > arr:
+                ready[ch] = free
         return start, ready
 
-    def _close(self, tile: Tile, arrival: int, is_read: bool,
-               times: tuple[list[float], list[float]],
-               served: tuple[list[int], list[float], list[int], list[int]]) -> AccessRecord:
-        """Each touched channel's data bus, once its other servers (``aux``) are known, in
-        one pass with the rank switches, the counters, the windows and the record."""
-        st, c, shape = self._state, self.cycles, tile.shape
-        start, ready = times
-        head_kind, aux, misses, conflicts = served
-        bus_free, last_rank, exact = st.bus_free, st.last_rank, self.refresh.advance_exact
-        prefix, rtrs, read_tail = self._first_prefix, c.rtrs, max(c.hit - c.burst, 0.0)
-        starts, ends, waits, busy, hits = [], [], [], [], []
-        done, critical = -1.0, -1
-        for ch, bus_work, (first_rank, within, rank) in zip(tile.channels, tile.bus_work,
-                                                             tile.ranks):
-            previous = last_rank[ch]
-            work = bus_work + ((previous >= 0 and first_rank != previous) + within) * rtrs
-            last_rank[ch] = rank
-            t = start[ch]
-            end = bus_free[ch] = max(max(exact(t, work), aux[ch]),
-                                     ready[ch] + prefix[head_kind[ch]] + work)
-            finish = end + read_tail if is_read else end
-            if finish >= done:    # the last channel to finish (the highest on a tie)
-                done, critical = finish, ch
-            starts.append(t)
+    def _reserve_buses(self, tile: Tile, times: tuple[list[float], list[float], list[float]],
+                       served: tuple[list[int], list[float], list[int], list[int]]
+                       ) -> list[float]:
+        """Each touched channel's data bus, once its other servers (``aux``) are known:
+        when it is done (``times``: start and ready over all channels, and the bus work
+        parallel to ``tile.channels``, as the result is)."""
+        start, ready, works = times
+        head_kind, aux, _, _ = served
+        bus_free, exact, prefix = self._state.bus_free, self.refresh.advance_exact, self._first_prefix
+        ends = []
+        for ch, work in zip(tile.channels, works):
+            end = exact(start[ch], work)
+            other = aux[ch]
+            if other > end:
+                end = other
+            other = ready[ch] + prefix[head_kind[ch]] + work
+            if other > end:
+                end = other
+            bus_free[ch] = end
             ends.append(end)
-            waits.append(t - arrival)
-            busy.append(work)
-            hits.append(shape.bursts[ch] - misses[ch] - conflicts[ch])
-        return self._account(tile, arrival, is_read, (starts, ends, waits, busy),
-                             (hits, misses, conflicts), (done, critical))
+        return ends
+
+    def _bus_work(self, tile: Tile) -> list[float]:
+        """Each touched channel's data-bus work: its bursts, and its rank switches (into
+        the first block, and within the tile)."""
+        if tile.ranks is None:        # one rank: no switch
+            return tile.bus_work
+        last_rank, rtrs, works = self._state.last_rank, self.cycles.rtrs, []
+        for ch, work, (first, within, last) in zip(tile.channels, tile.bus_work, tile.ranks):
+            previous = last_rank[ch]
+            works.append(work + ((previous >= 0 and first != previous) + within) * rtrs)
+            last_rank[ch] = last
+        return works
 
     def _account(self, tile: Tile, arrival: int, is_read: bool,
-                 times: tuple[list[float], list[float], list[float], list[float]],
-                 counts: tuple[list[int], list[int], list[int]],
-                 last: tuple[float, int]) -> AccessRecord:
-        """Counters and windows of the touched channels (``times`` and ``hits`` parallel to
-        ``tile.channels``; ``misses`` and ``conflicts`` over all channels); the record."""
-        starts, ends, waits, busy = times
-        hits, misses, conflicts = counts
-        chans, nbytes = tile.channels, tile.shape.nbytes
-        self._counters.add(chans, [nbytes[ch] for ch in chans], is_read,
-                                (hits, [misses[ch] for ch in chans],
-                                 [conflicts[ch] for ch in chans]), waits, busy)
-        self._windows.add(chans, starts, ends, [nbytes[ch] for ch in chans])
-        done, critical = last
+                 times: tuple[list[float], list[float], list[float]],
+                 served: tuple[list[int], list[float], list[int], list[int]]) -> AccessRecord:
+        """Counters and windows of the touched channels, and the record (``times``: the
+        start over all channels, the bus end and work parallel to ``tile.channels``)."""
+        start, ends, works = times
+        _, _, misses, conflicts = served
+        chans = tile.channels
+        if len(chans) < len(misses):        # the counts of the touched channels
+            misses, conflicts = [misses[ch] for ch in chans], [conflicts[ch] for ch in chans]
+        starts = [start[ch] for ch in chans]
+        hits = [b - m - k for b, m, k in zip(tile.bursts, misses, conflicts)]
+        self._counters.add(chans, tile.nbytes, is_read, (hits, misses, conflicts),
+                           [t - arrival for t in starts], works)
+        self._windows.add(chans, starts, ends, tile.nbytes)
+        dones = [end + self._read_tail for end in ends] if is_read else ends
+        done = max(dones)
+        critical = chans[len(dones) - 1 - dones[::-1].index(done)]   # the highest on a tie
         return AccessRecord(arrival, round(min(starts)), round(max(ends)),
-                            max(arrival, round(done)), round(max(starts) - arrival),
-                            len(chans), sum(hits), sum(misses[ch] for ch in chans),
-                            sum(conflicts[ch] for ch in chans), critical_channel=critical)
-
-    def _row_counts(self, rows: _Rows) -> tuple[list[int], list[int]]:
-        """Misses and conflicts per channel: first blocks by kind, and later row crossings."""
-        ch_n = self.preset.channels
-        kinds = np.bincount(rows.first_kind + self._kind_key, minlength=3 * ch_n).tolist()
-        misses = kinds[1::3]
-        if isinstance(rows.conflicts, int):   # the same crossings in every used bank
-            d, used = rows.conflicts, rows.used_per_channel
-            return misses, [k + d * n for k, n in zip(kinds[2::3], used)]
-        crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
-        return misses, [k + int(x) for k, x in zip(kinds[2::3], crossings)]
-
-    def _classify(self, tile: Tile, period: int) -> _Rows:
-        """Row hits, misses and conflicts of every bank the transaction touches.
-
-        A bank's blocks are one per grid row (period), in address order, and a
-        grid row has one DRAM row number: the bank's first block meets the row
-        left open (unless a refresh closed it), and each later one conflicts
-        exactly when it crosses into the next DRAM row.
-        """
-        open_row, masks = self._state.open_row, tile.masks
-        row_first, row_last = self._grid_rows(period, tile.shape.periods, masks)
-        # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
-        activates = open_row != row_first
-        if masks.all_used:
-            kind = activates * (1 + (open_row >= 0))
-            open_row[:] = row_last
-        else:
-            activates &= masks.used
-            kind = activates * (1 + (open_row >= 0))
-            np.copyto(open_row, row_last, where=masks.used)
-        uniform = masks.all_used and isinstance(row_first, int) and isinstance(row_last, int)
-        conflicts = row_last - row_first if uniform else masks.used * (row_last - row_first)
-        return _Rows(kind, kind.tolist(), activates + conflicts, conflicts, tile.blocks,
-                     masks.used_per_channel)
-
-    def _grid_rows(self, period: int, periods: int, masks: Masks) -> tuple[Any, Any]:
-        """DRAM row of each bank's first and last block: one number where all banks agree."""
-        per_row, top = self.address_map.blocks_per_row, period + periods - 1
-        row_first = (period // per_row if period // per_row == (period + 1) // per_row
-                     else (period + masks.first_period) // per_row)
-        row_last = (top // per_row if top // per_row == (top - 1) // per_row
-                    else (top - masks.after_last) // per_row)
-        return row_first, row_last
-
-    def _serve_servers(self, tile: Tile, period: int, rows: _Rows,
-                       ready: list[float]) -> list[float]:
-        """Per channel: when the ranks, bank groups and banks finish their share."""
-        c, st, ch_n = self.cycles, self._state, self.preset.channels
-        acts = rows.activations
-        plain, activating = self._group_work
-        group_work = (rows.blocks - acts) * plain + acts * activating
-        self._partial_block_group_work(tile.shape, period, rows, group_work)
-        # one bincount for all servers: activations per rank and per bank, group work per
-        # group (summed in ascending position), then scaled by each server's unit
-        work = np.bincount(self._server_of, np.concatenate((acts, group_work, acts)),
-                           len(self._work_unit)) * self._work_unit
-        used = work > 0
-        # servers are keyed ``... * channels + channel``: a row of ``channels`` per server
-        start = np.maximum(st.free.reshape(-1, ch_n), np.array(ready)).reshape(-1)
-        finish = self.refresh.advance(start, work)
-        np.copyto(st.free, finish, where=used)
-        bound = (finish - self._server_unit + c.burst).reshape(-1, ch_n)
-        return bound.max(axis=0, initial=0.0, where=used.reshape(-1, ch_n)).tolist()
+                            max(arrival, round(done)), round(max(starts) - arrival), len(chans),
+                            sum(hits), sum(misses), sum(conflicts), critical)
 
     def partial_block(self, bursts: int, activates: bool) -> float:
         """Group work of a block of ``bursts`` minus that of a full block (the first and
@@ -276,18 +202,3 @@ class BankedModel:
         c = self.cycles
         return (max(bursts * c.ccd_l, activates * c.rrd_l)
                 - max(self._full_bursts * c.ccd_l, activates * c.rrd_l))
-
-    def _partial_block_group_work(self, shape: TileShape, period: int, rows: _Rows,
-                                  group_work: np.ndarray) -> None:
-        """Correct the group work of the first and last blocks, which may be partial."""
-        full, kind = self._full_bursts, rows.kind_list
-        if shape.head_bursts != full:
-            pos, act = shape.first_pos, kind[shape.first_pos] > 0
-            group_work[pos] += self.partial_block(shape.head_bursts, act)
-        if shape.blocks > 0 and shape.tail_bursts != full:
-            pos = shape.last_pos
-            if rows.blocks[pos] == 1:   # the bank's only block
-                act = kind[pos] > 0
-            else:
-                act = (period + shape.periods - 1) % self.address_map.blocks_per_row == 0
-            group_work[pos] += self.partial_block(shape.tail_bursts, act)

@@ -110,7 +110,7 @@ def reserve_few(model: "BankedModel", shape: TileShape, period: int,
         ch = keys.channel[pos]
         row = (period + grid_row) // per_row
         open_now = int(open_row[pos])
-        open_row[pos] = row
+        st.open_row[pos] = row
         group = keys.group_server[pos]
         if open_now == row:
             kind, work = 0, plain

@@ -30,17 +30,21 @@ class Masks(NamedTuple):
     edges: np.ndarray          # first_period + after_last: blocks = periods - edges
     used: np.ndarray
     all_used: bool
-    used_per_channel: list[int]
+    used_per_channel: tuple[int, ...]
 
 
 class Tile(NamedTuple):
     """A tile shape and what the banked model derives from it; lists run parallel to
     ``channels`` (the channels touched, ascending)."""
 
+    key: tuple[int, int, int]  # ``AddressMap.shape_key``
     shape: TileShape
-    channels: list[int]
-    bus_work: list[float]      # bursts * t_burst
-    ranks: list[tuple[int, int, int]]   # first rank, rank switches inside the tile, last rank
+    channels: tuple[int, ...]
+    bursts: tuple[int, ...]
+    nbytes: tuple[int, ...]
+    bus_work: tuple[float, ...]   # bursts * t_burst
+    ranks: tuple[tuple[int, int, int], ...] | None   # first rank, switches inside, last
+                                                     # rank (None: one rank, no switch)
     masks: Masks | None        # for the vector path; None: served bank by bank
     blocks: np.ndarray | None  # per period position: the tile's blocks in that bank
 
@@ -56,7 +60,7 @@ class _Masks:
         self.positions, self.channels = np.arange(amap.period_blocks), amap.channels
         self.all_used = np.ones(amap.period_blocks, dtype=bool)
         self.all_used.setflags(write=False)
-        self.full_per_channel = [amap.period_blocks // amap.channels] * amap.channels
+        self.full_per_channel = (amap.period_blocks // amap.channels,) * amap.channels
         self._masks: dict[tuple[int, int, int], Masks] = {}
         self._before: dict[int, np.ndarray] = {}
         self._after: dict[int, np.ndarray] = {}
@@ -79,7 +83,7 @@ class _Masks:
         used = edges < periods_class
         used.setflags(write=False)
         return Masks(first_period, after_last, edges, used, bool(used.all()),
-                     used.reshape(-1, self.channels).sum(axis=0).tolist())
+                     tuple(used.reshape(-1, self.channels).sum(axis=0).tolist()))
 
     @staticmethod
     def _row(cache: dict[int, np.ndarray], pos: int, mask: np.ndarray) -> np.ndarray:
@@ -91,7 +95,8 @@ class _Masks:
 
 
 class Tiles:
-    """The ``Tile`` of every shape met so far."""
+    """The ``Tile`` of every shape met so far, and what the vector path derived for
+    them (``outcomes``, keyed by the tile's key and its own)."""
 
     def __init__(self, model: "BankedModel", few_blocks: int) -> None:
         self.address_map = amap = model.address_map
@@ -100,6 +105,7 @@ class Tiles:
         self._masks = _Masks(amap)
         self._per_rank = amap.bank_groups * amap.banks_per_group
         self._tiles: dict[tuple[int, int, int], Tile] = {}
+        self.outcomes: dict[tuple, tuple] = {}
 
     def get(self, address: int, length: int) -> Tile:
         key = self.address_map.shape_key(address, length)
@@ -107,21 +113,23 @@ class Tiles:
         if tile is None:
             if len(self._tiles) >= MAX_TILES:
                 self._tiles.clear()
-            tile = self._tiles[key] = self._derive(address, length)
+                self.outcomes.clear()
+            tile = self._tiles[key] = self._derive(key, address, length)
         return tile
 
-    def _derive(self, address: int, length: int) -> Tile:
+    def _derive(self, key: tuple[int, int, int], address: int, length: int) -> Tile:
         amap = self.address_map
         shape = amap.tile_shape(address, length)
         chans, per_rank, ranks = shape.channels, self._per_rank, amap.ranks
         firsts = [shape.first_local[ch] // per_rank for ch in chans]
         lasts = [shape.last_local[ch] // per_rank for ch in chans]
-        rank_info = [(f % ranks, l - f if ranks > 1 else 0, l % ranks)
-                     for f, l in zip(firsts, lasts)]
+        rank_info = (tuple((f % ranks, l - f, l % ranks) for f, l in zip(firsts, lasts))
+                     if ranks > 1 else None)
+        bursts = tuple(shape.bursts[ch] for ch in chans)
         masks = blocks = None
         if shape.blocks >= self._few_blocks:
             masks = self._masks.get(shape.first_pos, shape.last_pos, shape.periods)
             blocks = shape.periods - masks.edges
             blocks.setflags(write=False)
-        return Tile(shape, chans, [shape.bursts[ch] * self._t_burst for ch in chans],
-                    rank_info, masks, blocks)
+        return Tile(key, shape, chans, bursts, tuple(shape.nbytes[ch] for ch in chans),
+                    tuple(b * self._t_burst for b in bursts), rank_info, masks, blocks)

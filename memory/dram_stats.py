@@ -294,46 +294,38 @@ class RefreshClock:
         # the epoch of the moved time, as ``epoch`` computes it (same rounding)
         return start, int((start + self.busy) // self.period)
 
-    def _spill(self, start: float, work: float) -> tuple[float, float, int] | float:
-        """The finish time when no refresh intervenes, else (k, spill, periods) for the
-        callers to sum in their own order."""
-        period, busy = self.period, self.busy
+    def advance_exact(self, start: float, work: float, one_block: bool = False) -> float:
+        """``advance`` for one server in plain Python, rounding exactly as ``advance``.
+
+        ``one_block``: sum a refresh skip in the order the one-block path always has
+        (both orders are kept so that each path keeps its results).
+        """
+        busy = self.busy
+        if busy <= 0:
+            return start + work
+        period = self.period
         u = start + busy
         k = u // period
-        u = max(u, k * period + busy)
+        end = k * period + busy
+        if end > u:        # a start inside a window waits for its end
+            u = end
         spill = work - ((k + 1) * period - u)
         if spill <= 0:
             return u + work - busy
-        return k, spill, max(math.ceil(spill / (period - busy)) - 1, 0)
-
-    def advance_exact(self, start: float, work: float) -> float:
-        """``advance`` for one server in plain Python, rounding exactly as ``advance``.
-
-        (``advance_one``, used for one-block transactions, sums a refresh skip in
-        another order; both are kept so that each path keeps its results.)
-        """
-        if self.busy <= 0:
-            return start + work
-        spilled = self._spill(start, work)
-        if not isinstance(spilled, tuple):
-            return spilled
-        k, spill, periods = spilled
-        period, busy = self.period, self.busy
+        periods = max(math.ceil(spill / (period - busy)) - 1, 0)
+        if one_block:
+            return (k + 1) * period + periods * period + spill - periods * (period - busy)
         return (k + 1) * period + busy + periods * period + spill - periods * (period - busy) - busy
 
     def advance_one(self, start: float, work: float) -> float:
         """``advance`` for one server, in plain Python (the common, small case)."""
-        if self.busy <= 0:
-            return start + work
-        spilled = self._spill(start, work)
-        if not isinstance(spilled, tuple):
-            return spilled
-        k, spill, periods = spilled
-        period, busy = self.period, self.busy
-        return (k + 1) * period + periods * period + spill - periods * (period - busy)
+        return self.advance_exact(start, work, True)
 
-    def advance(self, start: np.ndarray, work: np.ndarray) -> np.ndarray:
-        """End of ``work`` cycles of service begun at ``start``, skipping refreshes."""
+    def advance(self, start: np.ndarray, work: np.ndarray, earliest: float | None = None,
+                work_max: float | None = None) -> np.ndarray:
+        """End of ``work`` cycles of service begun at ``start``, skipping refreshes;
+        ``earliest``, if given, is no later than any start, and ``work_max`` is
+        ``work.max()``."""
         if self.busy <= 0:
             return start + work
         period, busy = self.period, self.busy
@@ -341,12 +333,16 @@ class RefreshClock:
         # the common case: every start in one refresh period and none inside its window
         # (floor division is monotone, so the least and greatest start share k), and no
         # refresh before the work is done: then k is one number and the result as below
-        first = float(u.min())
+        first = float(u.min()) if earliest is None else earliest + busy
+        last = float(u.max())
         k = first // period
-        if float(u.max()) // period == k and first >= k * period + busy:
-            if (work - ((k + 1) * period - u)).max() <= 0:
-                return u + work - busy
-        k = u // period                        # floor division as Python's, as advance_one
+        if (last // period == k and first >= k * period + busy
+                and (float(work.max()) if work_max is None else work_max)
+                <= (k + 1) * period - last):
+            u += work
+            u -= busy
+            return u
+        k = u // period                        # floor division as Python's, as advance_exact
         u = np.maximum(u, k * period + busy)   # a start inside a window waits for its end
         spill = work - ((k + 1) * period - u)
         if spill.max() <= 0:                   # no refresh to skip
