@@ -25,13 +25,11 @@ class BandwidthModel:
         sp = self.address_map.span(address, length)
         sched = self.reserve(sp, arrival, is_read)
         chans = sched.channels
-        nbytes = [sp.nbytes[ch] for ch in chans]
-        self._counters.add(chans, nbytes, is_read, tuple([x[ch] for ch in chans]
-                                                         for x in sched.counts),
-                           [sched.start[ch] - arrival for ch in chans],
+        nbytes, start = [sp.nbytes[ch] for ch in chans], [sched.start[ch] for ch in chans]
+        zeros = [0] * len(chans)      # no row hits, misses or conflicts counted
+        self._counters.add(chans, nbytes, is_read, (zeros, zeros, zeros), start, arrival,
                            [sched.busy[ch] for ch in chans])
-        self._windows.add(chans, [sched.start[ch] for ch in chans],
-                          [sched.end[ch] for ch in chans], nbytes)
+        self._windows.add(chans, start, [sched.end[ch] for ch in chans], nbytes)
         return to_record(arrival, sched)
 
     def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:

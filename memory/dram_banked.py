@@ -120,8 +120,8 @@ class BankedModel:
         else:
             served = self._vector.serve(tile, period, ready)
         works = self._bus_work(tile)
-        ends = self._reserve_buses(tile, (start, ready, works), served)
-        return self._account(tile, arrival, is_read, (start, ends, works), served)
+        starts, ends = self._reserve_buses(tile, (start, ready, works), served)
+        return self._account(tile, arrival, is_read, (starts, ends, works), served)
 
     def _open(self, tile: Tile, arr: float) -> tuple[list[float], list[float]]:
         """Per channel (lists over all channels): when its bus could start the tile, and
@@ -142,25 +142,24 @@ class BankedModel:
 
     def _reserve_buses(self, tile: Tile, times: tuple[list[float], list[float], list[float]],
                        served: tuple[list[int], list[float], list[int], list[int]]
-                       ) -> list[float]:
+                       ) -> tuple[list[float], list[float]]:
         """Each touched channel's data bus, once its other servers (``aux``) are known:
-        when it is done (``times``: start and ready over all channels, and the bus work
-        parallel to ``tile.channels``, as the result is)."""
+        when it starts and when it is done (``times``: start and ready over all channels,
+        and the bus work parallel to ``tile.channels``, as the result is)."""
         start, ready, works = times
         head_kind, aux, _, _ = served
-        bus_free, exact, prefix = self._state.bus_free, self.refresh.advance_exact, self._first_prefix
-        ends = []
-        for ch, work in zip(tile.channels, works):
-            end = exact(start[ch], work)
+        bus_free, prefix, chans = self._state.bus_free, self._first_prefix, tile.channels
+        starts = [start[ch] for ch in chans]
+        ends = self.refresh.advance_all(starts, works)
+        for i, (ch, end, work) in enumerate(zip(chans, ends, works)):
             other = aux[ch]
             if other > end:
                 end = other
             other = ready[ch] + prefix[head_kind[ch]] + work
             if other > end:
                 end = other
-            bus_free[ch] = end
-            ends.append(end)
-        return ends
+            bus_free[ch] = ends[i] = end
+        return starts, ends
 
     def _bus_work(self, tile: Tile) -> list[float]:
         """Each touched channel's data-bus work: its bursts, and its rank switches (into
@@ -178,23 +177,23 @@ class BankedModel:
                  times: tuple[list[float], list[float], list[float]],
                  served: tuple[list[int], list[float], list[int], list[int]]) -> AccessRecord:
         """Counters and windows of the touched channels, and the record (``times``: the
-        start over all channels, the bus end and work parallel to ``tile.channels``)."""
-        start, ends, works = times
+        bus start, end and work, parallel to ``tile.channels``)."""
+        starts, ends, works = times
         _, _, misses, conflicts = served
         chans = tile.channels
         if len(chans) < len(misses):        # the counts of the touched channels
             misses, conflicts = [misses[ch] for ch in chans], [conflicts[ch] for ch in chans]
-        starts = [start[ch] for ch in chans]
-        hits = [b - m - k for b, m, k in zip(tile.bursts, misses, conflicts)]
-        self._counters.add(chans, tile.nbytes, is_read, (hits, misses, conflicts),
-                           [t - arrival for t in starts], works)
+        self._counters.add(chans, tile.nbytes, is_read, (tile.bursts, misses, conflicts),
+                           starts, arrival, works)
         self._windows.add(chans, starts, ends, tile.nbytes)
         dones = [end + self._read_tail for end in ends] if is_read else ends
         done = max(dones)
         critical = chans[len(dones) - 1 - dones[::-1].index(done)]   # the highest on a tie
+        done_cycle, missed, conflicted = round(done), sum(misses), sum(conflicts)
         return AccessRecord(arrival, round(min(starts)), round(max(ends)),
-                            max(arrival, round(done)), round(max(starts) - arrival), len(chans),
-                            sum(hits), sum(misses), sum(conflicts), critical)
+                            done_cycle if done_cycle > arrival else arrival,
+                            round(max(starts) - arrival), len(chans),
+                            tile.total_bursts - missed - conflicted, missed, conflicted, critical)
 
     def partial_block(self, bursts: int, activates: bool) -> float:
         """Group work of a block of ``bursts`` minus that of a full block (the first and

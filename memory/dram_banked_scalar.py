@@ -1,6 +1,6 @@
 """The banked DRAM model's plain-Python paths, for transactions of a few blocks.
 
-The vectorised path (memory/dram_banked.py) classifies every bank of a period
+The vectorised path (memory/dram_banked_vector.py) classifies every bank of a period
 at once: a fixed cost of a few dozen numpy calls, whatever the transaction's
 size. A small tile touches a handful of banks, so here the same model runs bank
 by bank in plain Python — the same formulas, applied in the same order, so
@@ -12,7 +12,9 @@ each path against the vector one):
   different bank (so no bank sees a second block, and no row is crossed).
 
 Bank-group sums are accumulated in ascending period position, as
-``np.bincount`` accumulates them, because float addition is not associative.
+``np.bincount`` accumulates them, because float addition is not associative;
+servers are independent of each other, so they are read, advanced and written
+back together.
 """
 
 from __future__ import annotations
@@ -80,77 +82,83 @@ def access_one(model: "BankedModel", address: int, length: int, first: int, arri
                         round(start - arrival), 1, *counts, critical_channel=ch)
 
 
-def _positions(shape: TileShape, period_blocks: int) -> list[tuple[int, int]]:
-    """(position, grid row of its one block) in ascending position."""
+def _runs(shape: TileShape, period: int, period_blocks: int,
+          blocks_per_row: int) -> tuple[tuple[int, int, int], ...]:
+    """The period positions the tile uses, as (first, end, DRAM row) runs in ascending
+    position: its blocks in the first grid row, or in the first and second."""
     if shape.periods == 1:
-        return [(p, 0) for p in range(shape.first_pos, shape.last_pos + 1)]
-    return ([(p, 1) for p in range(shape.last_pos + 1)]
-            + [(p, 0) for p in range(shape.first_pos, period_blocks)])
+        return ((shape.first_pos, shape.last_pos + 1, period // blocks_per_row),)
+    return ((0, shape.last_pos + 1, (period + 1) // blocks_per_row),
+            (shape.first_pos, period_blocks, period // blocks_per_row))
 
 
 def reserve_few(model: "BankedModel", shape: TileShape, period: int,
                 ready: list[float]) -> tuple[list[int], list[float], list[int], list[int]]:
-    """``_classify`` and ``_serve_servers`` of the vector path, bank by bank.
+    """``VectorPath.serve``, bank by bank.
 
     ``ready`` is when each channel's servers may start. Returns the kind of each
     channel's first block, the other servers' bound (``aux``) per channel, and
     misses and conflicts per channel.
     """
-    st, c, keys, amap = model._state, model.cycles, model.keys, model.address_map
-    ch_n, per_row = amap.channels, amap.blocks_per_row
-    plain, activating = model._group_work
+    keys, c, ch_n = model.keys, model.cycles, model.address_map.channels
+    kinds, works = _classify_few(model, shape, period)
     misses, conflicts, aux = [0] * ch_n, [0] * ch_n, [0.0] * ch_n
+    group_work: dict[int, float] = {}       # summed in ascending position, as np.bincount
     rank_acts: dict[int, int] = {}
-    group_work: dict[int, float] = {}
-    banks: list[int] = []
-    kind_at = {}
-    open_row = st.open_row
-    edges = (shape.first_pos, shape.last_pos)
-    for pos, grid_row in _positions(shape, amap.period_blocks):
-        ch = keys.channel[pos]
-        row = (period + grid_row) // per_row
-        open_now = int(open_row[pos])
-        st.open_row[pos] = row
+    servers, units = [], []
+    for pos, kind in kinds.items():
         group = keys.group_server[pos]
-        if open_now == row:
-            kind, work = 0, plain
-        else:
-            kind, work = (1, activating) if open_now < 0 else (2, activating)
-            (misses if kind == 1 else conflicts)[ch] += 1
+        group_work[group] = group_work.get(group, 0.0) + works[pos]
+        if kind:
+            (misses if kind == 1 else conflicts)[keys.channel[pos]] += 1
             rank = keys.rank_server[pos]
             rank_acts[rank] = rank_acts.get(rank, 0) + 1
-            banks.append(pos)
-        kind_at[pos] = kind
-        if pos in edges:
-            work = _edge_work(model, shape, pos, kind, work)
-        group_work[group] = group_work.get(group, 0.0) + work
-    servers = ([(key, n * c.act_window, c.act_window) for key, n in rank_acts.items()]
-               + [(key, work, c.ccd_l) for key, work in group_work.items()]
-               + [(keys.bank_server[pos], c.rc, c.rc) for pos in banks])
-    _serve(model, servers, ready, aux)
-    head_kind = [kind_at.get(p, 0) for p in shape.head_pos]
-    return head_kind, aux, misses, conflicts
+            servers.append(keys.bank_server[pos])
+    work = [c.rc] * len(servers) + [n * c.act_window for n in rank_acts.values()]
+    work += group_work.values()
+    units = [c.rc] * len(servers) + [c.act_window] * len(rank_acts) + [c.ccd_l] * len(group_work)
+    _serve(model, (servers + list(rank_acts) + list(group_work), work, units), ready, aux)
+    return [kinds.get(p, 0) for p in shape.head_pos], aux, misses, conflicts
 
 
-def _edge_work(model: "BankedModel", shape: TileShape, pos: int, kind: int, work: float) -> float:
-    """A bank's group work, corrected where its block is the partial first or last one."""
+def _classify_few(model: "BankedModel", shape: TileShape,
+                  period: int) -> tuple[dict[int, int], dict[int, float]]:
+    """Per bank used (ascending position): the kind of its one block and its group work;
+    the banks open the block's row."""
+    open_row, amap = model._state.open_row, model.address_map
+    plain, activating = model._group_work
+    kinds, works = {}, {}
+    for lo, end, row in _runs(shape, period, amap.period_blocks, amap.blocks_per_row):
+        for pos, old in enumerate(open_row[lo:end].tolist(), lo):
+            if old == row:
+                kinds[pos], works[pos] = 0, plain
+            else:
+                kinds[pos], works[pos] = (1 if old < 0 else 2), activating
+        open_row[lo:end] = row
     full = model._full_bursts
-    if pos == shape.first_pos and shape.head_bursts != full:
-        work += model.partial_block(shape.head_bursts, kind > 0)
-    if pos == shape.last_pos and shape.tail_bursts != full:
-        work += model.partial_block(shape.tail_bursts, kind > 0)
-    return work
+    if shape.head_bursts != full:     # the partial first and last blocks
+        pos = shape.first_pos
+        works[pos] += model.partial_block(shape.head_bursts, kinds[pos] > 0)
+    if shape.tail_bursts != full:
+        pos = shape.last_pos
+        works[pos] += model.partial_block(shape.tail_bursts, kinds[pos] > 0)
+    return kinds, works
 
 
-def _serve(model: "BankedModel", servers: list[tuple[int, float, float]], ready: list[float],
-           aux: list[float]) -> None:
-    """Advance each used server from max(its free time, its channel's ready time)."""
-    free, advance, burst = model._state.free, model.refresh.advance_exact, model.cycles.burst
+def _serve(model: "BankedModel", servers: tuple[list[int], list[float], list[float]],
+           ready: list[float], aux: list[float]) -> None:
+    """Advance each used server (``servers``: keys, work, unit) from max(its free time,
+    its channel's ready time), all at once."""
+    free, refresh, burst = model._state.free, model.refresh, model.cycles.burst
     ch_n = model.address_map.channels
-    for key, work, unit in servers:
-        if work <= 0:        # an idle server is not advanced (as ``work > 0`` in the vector path)
-            continue
-        ch = key % ch_n
-        finish = advance(max(float(free[key]), ready[ch]), work)
-        free[key] = finish
-        aux[ch] = max(aux[ch], finish - unit + burst)
+    keys, works, units = servers
+    if min(works) <= 0:     # an idle server is not advanced (as ``work > 0`` in the vector path)
+        keys, works, units = (list(x) for x in zip(*[s for s in zip(*servers) if s[1] > 0]))
+    chans = [key % ch_n for key in keys]
+    starts = [r if r > f else f for f, r in zip(free[keys].tolist(), (ready[ch] for ch in chans))]
+    finishes = refresh.advance_all(starts, works)
+    free[keys] = finishes
+    for ch, finish, unit in zip(chans, finishes, units):
+        bound = finish - unit + burst
+        if bound > aux[ch]:
+            aux[ch] = bound

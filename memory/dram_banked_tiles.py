@@ -41,6 +41,7 @@ class Tile(NamedTuple):
     shape: TileShape
     channels: tuple[int, ...]
     bursts: tuple[int, ...]
+    total_bursts: int
     nbytes: tuple[int, ...]
     bus_work: tuple[float, ...]   # bursts * t_burst
     ranks: tuple[tuple[int, int, int], ...] | None   # first rank, switches inside, last
@@ -131,5 +132,5 @@ class Tiles:
             masks = self._masks.get(shape.first_pos, shape.last_pos, shape.periods)
             blocks = shape.periods - masks.edges
             blocks.setflags(write=False)
-        return Tile(key, shape, chans, bursts, tuple(shape.nbytes[ch] for ch in chans),
+        return Tile(key, shape, chans, bursts, sum(bursts), tuple(shape.nbytes[ch] for ch in chans),
                     tuple(b * self._t_burst for b in bursts), rank_info, masks, blocks)

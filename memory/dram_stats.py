@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -114,26 +114,30 @@ class ChannelCounters:
         self.queue_total, self.queue_max = [0.0] * channels, [0.0] * channels
         self.busy = [0.0] * channels
 
-    def add(self, channels: list[int], nbytes: list[int], is_read: bool, counts: tuple,
-            wait_cycles: list[float], busy_cycles: list[float]) -> None:
+    def add(self, channels: Sequence[int], nbytes: Sequence[int], is_read: bool,
+            counts: tuple[Sequence[int], Sequence[int], Sequence[int]],
+            start_cycles: Sequence[float], arrival: int, busy_cycles: Sequence[float]) -> None:
         """Count one transaction's sub-requests on ``channels``.
 
-        ``nbytes``, ``counts`` (hits, misses, conflicts), ``wait_cycles`` and
-        ``busy_cycles`` are lists parallel to ``channels``.
+        ``nbytes``, ``counts`` (bursts, misses, conflicts: the rest of the bursts are
+        hits), ``start_cycles`` (the wait is from ``arrival``) and ``busy_cycles`` are
+        parallel to ``channels``.
         """
         moved = self.bytes_read if is_read else self.bytes_written
         requests, row_hits, row_misses = self.requests, self.row_hits, self.row_misses
         row_conflicts, queue_total, queue_max, busy = (self.row_conflicts, self.queue_total,
                                                        self.queue_max, self.busy)
-        for ch, n, hits, misses, conflicts, wait, work in zip(channels, nbytes, *counts,
-                                                              wait_cycles, busy_cycles):
+        for ch, n, bursts, misses, conflicts, start, work in zip(channels, nbytes, *counts,
+                                                                 start_cycles, busy_cycles):
             moved[ch] += n
             requests[ch] += 1
-            row_hits[ch] += hits
+            row_hits[ch] += bursts - misses - conflicts
             row_misses[ch] += misses
             row_conflicts[ch] += conflicts
+            wait = start - arrival
             queue_total[ch] += wait
-            queue_max[ch] = max(queue_max[ch], wait)
+            if wait > queue_max[ch]:
+                queue_max[ch] = wait
             busy[ch] += work
 
     def add_one(self, ch: int, nbytes: int, is_read: bool, counts: tuple,
@@ -145,7 +149,8 @@ class ChannelCounters:
         self.row_misses[ch] += counts[1]
         self.row_conflicts[ch] += counts[2]
         self.queue_total[ch] += wait_cycles
-        self.queue_max[ch] = max(self.queue_max[ch], wait_cycles)
+        if wait_cycles > self.queue_max[ch]:
+            self.queue_max[ch] = wait_cycles
         self.busy[ch] += busy_cycles
 
     def snapshot(self, refreshes: int) -> list[ChannelStats]:
@@ -287,12 +292,14 @@ class RefreshClock:
 
     def skip_one(self, t: float) -> tuple[float, int]:
         """``advance(t, 0)`` (a time inside a refresh moves to its end) and its epoch."""
-        if self.busy <= 0:
+        busy, period = self.busy, self.period
+        if busy <= 0:
             return t, 0
-        u = t + self.busy
-        start = max(u, u // self.period * self.period + self.busy) - self.busy
+        u = t + busy
+        end = u // period * period + busy     # of the window this period begins with
+        start = (end if end > u else u) - busy
         # the epoch of the moved time, as ``epoch`` computes it (same rounding)
-        return start, int((start + self.busy) // self.period)
+        return start, int((start + busy) // period)
 
     def advance_exact(self, start: float, work: float, one_block: bool = False) -> float:
         """``advance`` for one server in plain Python, rounding exactly as ``advance``.
@@ -321,6 +328,26 @@ class RefreshClock:
         """``advance`` for one server, in plain Python (the common, small case)."""
         return self.advance_exact(start, work, True)
 
+    def clear(self, earliest: float, latest: float, work: float) -> bool:
+        """Whether service begun at any time in [earliest, latest] ends, after at most
+        ``work`` cycles, before the next refresh, none beginning inside one. Then
+        ``advance`` is ``start + busy + work - busy`` (rounded in that order): floor
+        division is monotone, so the earliest and the latest start share their period."""
+        busy, period = self.busy, self.period
+        if busy <= 0:
+            return True
+        first, last = earliest + busy, latest + busy
+        k = first // period
+        return last // period == k and first >= k * period + busy and \
+            work <= (k + 1) * period - last
+
+    def advance_all(self, starts: list[float], works: list[float]) -> list[float]:
+        """``advance_exact`` of each (start, work) pair."""
+        busy = self.busy
+        if self.clear(min(starts), max(starts), max(works)):
+            return [start + busy + work - busy for start, work in zip(starts, works)]
+        return [self.advance_exact(start, work) for start, work in zip(starts, works)]
+
     def advance(self, start: np.ndarray, work: np.ndarray, earliest: float | None = None,
                 work_max: float | None = None) -> np.ndarray:
         """End of ``work`` cycles of service begun at ``start``, skipping refreshes;
@@ -333,12 +360,8 @@ class RefreshClock:
         # the common case: every start in one refresh period and none inside its window
         # (floor division is monotone, so the least and greatest start share k), and no
         # refresh before the work is done: then k is one number and the result as below
-        first = float(u.min()) if earliest is None else earliest + busy
-        last = float(u.max())
-        k = first // period
-        if (last // period == k and first >= k * period + busy
-                and (float(work.max()) if work_max is None else work_max)
-                <= (k + 1) * period - last):
+        if self.clear(float(start.min()) if earliest is None else earliest, float(start.max()),
+                      float(work.max()) if work_max is None else work_max):
             u += work
             u -= busy
             return u
