@@ -184,16 +184,16 @@ class AddressMap:
 
     # -- closed form over periods (used by the DRAM model) --------------------------
 
-    @property
+    @cached_property
     def banks_per_channel(self) -> int:
         return self.ranks * self.bank_groups * self.banks_per_group
 
-    @property
+    @cached_property
     def period_blocks(self) -> int:
         """Blocks after which every (channel, bank) has been visited once."""
         return self.channels * self.banks_per_channel
 
-    @property
+    @cached_property
     def blocks_per_row(self) -> int:
         return self.row_bytes // self.interleave_bytes
 
@@ -251,10 +251,11 @@ class AddressMap:
         return TileShape(blocks=last - first, periods=last // p + 1, first_pos=first,
                          last_pos=last % p, head_bursts=head_bursts, tail_bursts=tail_bursts,
                          head_bytes=head_hi - address, tail_bytes=end - tail_lo,
-                         channels=tuple(ch for ch in range(ch_n) if blocks[ch]),
-                         touched=tuple(n > 0 for n in blocks), first_local=tuple(first_local),
+                         channels=tuple([ch for ch in range(ch_n) if blocks[ch]]),
+                         touched=tuple([n > 0 for n in blocks]), first_local=tuple(first_local),
                          last_local=tuple(last_local), bursts=tuple(bursts), nbytes=tuple(nbytes),
-                         head_pos=tuple((i * ch_n + ch) % p for ch, i in enumerate(first_local)))
+                         head_pos=tuple([(i * ch_n + ch) % p
+                                         for ch, i in enumerate(first_local)]))
 
     def span(self, address: int, length_bytes: int) -> Span:
         """``decode`` in closed form, for ``length_bytes > 0``."""

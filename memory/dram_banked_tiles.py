@@ -19,7 +19,9 @@ from memory.address_map import AddressMap, TileShape
 if TYPE_CHECKING:
     from memory.dram_banked import BankedModel
 
-MAX_TILES = 4096      # shapes kept; past that the cache starts afresh (memory stays bounded)
+# shapes and outcomes kept; past that a cache starts afresh (memory stays bounded)
+MAX_TILES = 4096
+MAX_OUTCOMES = 2048
 
 
 class Masks(NamedTuple):
@@ -95,6 +97,16 @@ class _Masks:
         return row
 
 
+class Outcomes(dict):
+    """What the vector path derived from a tile and its row outcomes, bounded."""
+
+    def keep(self, key: tuple, outcome: tuple) -> tuple:
+        if len(self) >= MAX_OUTCOMES:
+            self.clear()
+        self[key] = outcome
+        return outcome
+
+
 class Tiles:
     """The ``Tile`` of every shape met so far, and what the vector path derived for
     them (``outcomes``, keyed by the tile's key and its own)."""
@@ -106,7 +118,7 @@ class Tiles:
         self._masks = _Masks(amap)
         self._per_rank = amap.bank_groups * amap.banks_per_group
         self._tiles: dict[tuple[int, int, int], Tile] = {}
-        self.outcomes: dict[tuple, tuple] = {}
+        self.outcomes = Outcomes()
 
     def get(self, address: int, length: int) -> Tile:
         key = self.address_map.shape_key(address, length)
@@ -114,7 +126,6 @@ class Tiles:
         if tile is None:
             if len(self._tiles) >= MAX_TILES:
                 self._tiles.clear()
-                self.outcomes.clear()
             tile = self._tiles[key] = self._derive(key, address, length)
         return tile
 
@@ -122,15 +133,17 @@ class Tiles:
         amap = self.address_map
         shape = amap.tile_shape(address, length)
         chans, per_rank, ranks = shape.channels, self._per_rank, amap.ranks
-        firsts = [shape.first_local[ch] // per_rank for ch in chans]
-        lasts = [shape.last_local[ch] // per_rank for ch in chans]
-        rank_info = (tuple((f % ranks, l - f, l % ranks) for f, l in zip(firsts, lasts))
-                     if ranks > 1 else None)
-        bursts = tuple(shape.bursts[ch] for ch in chans)
+        rank_info = None
+        if ranks > 1:
+            firsts = [shape.first_local[ch] // per_rank for ch in chans]
+            lasts = [shape.last_local[ch] // per_rank for ch in chans]
+            rank_info = tuple([(f % ranks, l - f, l % ranks) for f, l in zip(firsts, lasts)])
+        bursts = tuple([shape.bursts[ch] for ch in chans])
         masks = blocks = None
         if shape.blocks >= self._few_blocks:
             masks = self._masks.get(shape.first_pos, shape.last_pos, shape.periods)
             blocks = shape.periods - masks.edges
             blocks.setflags(write=False)
-        return Tile(key, shape, chans, bursts, sum(bursts), tuple(shape.nbytes[ch] for ch in chans),
-                    tuple(b * self._t_burst for b in bursts), rank_info, masks, blocks)
+        return Tile(key, shape, chans, bursts, sum(bursts),
+                    tuple([shape.nbytes[ch] for ch in chans]),
+                    tuple([b * self._t_burst for b in bursts]), rank_info, masks, blocks)

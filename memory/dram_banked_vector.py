@@ -44,6 +44,7 @@ class Outcome(NamedTuple):
 
     work: np.ndarray          # per server
     used: np.ndarray          # work > 0
+    unit: np.ndarray          # the server's unit of work; infinite where it has none
     work_max: float
     head_kind: tuple[int, ...]   # per channel: the kind of its first block
     misses: tuple[int, ...]      # per channel
@@ -75,6 +76,10 @@ class VectorPath:
         self._plain, self._activating = np.array(plain), np.array(activating)
         self._burst, self._zero = np.array(c.burst), np.array(0.0)
         self._outcomes = model._tiles.outcomes
+        # scratch space for the servers' advance (numpy calls this small cost their allocation)
+        self._buffer = np.empty(len(self._work_unit))
+        self._buffer_per_channel = self._buffer.reshape(-1, self.channels)
+        self._free_per_channel = self._state.free.reshape(-1, self.channels)
 
     def serve(self, tile: Tile, period: int, ready: list[float]
               ) -> tuple[tuple[int, ...], list[float], tuple[int, ...], tuple[int, ...]]:
@@ -100,7 +105,7 @@ class VectorPath:
         if outcome is None:
             rows = _Rows(kind, kind.tolist(), activates + conflicts, conflicts, tile.blocks,
                          masks.used_per_channel)
-            outcome = self._outcomes[key] = self._outcome(tile, period, rows)
+            outcome = self._outcomes.keep(key, self._outcome(tile, period, rows))
         if masks.all_used:
             open_row[:] = row_last
         else:
@@ -109,11 +114,12 @@ class VectorPath:
 
     def _outcome(self, tile: Tile, period: int, rows: _Rows) -> Outcome:
         work, used = self._work(tile, period, rows)
-        for array in (work, used):
+        unit = np.where(used, self._server_unit, np.inf)
+        for array in (work, used, unit):
             array.setflags(write=False)
         misses, conflicts = self._row_counts(rows)
-        return Outcome(work, used, float(work.max()),
-                       tuple(rows.kind_list[pos] for pos in tile.shape.head_pos), tuple(misses),
+        return Outcome(work, used, unit, float(work.max()),
+                       tuple([rows.kind_list[pos] for pos in tile.shape.head_pos]), tuple(misses),
                        tuple(conflicts))
 
     def _grid_rows(self, period: int, periods: int, masks: Masks) -> tuple[Any, Any]:
@@ -154,16 +160,17 @@ class VectorPath:
             group_work[pos] += model.partial_block(shape.tail_bursts, act)
 
     def _advance(self, outcome: Outcome, ready: list[float]) -> list[float]:
-        """Per channel: when the ranks, bank groups and banks finish their share."""
-        free, ch_n, used = self._state.free, self.channels, outcome.used
+        """Per channel: when the ranks, bank groups and banks finish their share (their
+        last unit of work, less the burst it ends with)."""
+        buffer, per_channel = self._buffer, self._buffer_per_channel
         # servers are keyed ``... * channels + channel``: a row of ``channels`` per server
-        start = np.maximum(free.reshape(-1, ch_n), np.array(ready)).reshape(-1)
-        finish = self.refresh.advance(start, outcome.work, min(ready), outcome.work_max)
-        np.copyto(free, finish, where=used)
-        finish -= self._server_unit
+        np.maximum(self._free_per_channel, np.array(ready), out=per_channel)
+        finish = self.refresh.advance(buffer, outcome.work, min(ready), outcome.work_max,
+                                      out=buffer)
+        np.copyto(self._state.free, finish, where=outcome.used)
+        finish -= outcome.unit        # an idle server drops out at minus infinity
         finish += self._burst
-        return finish.reshape(-1, ch_n).max(axis=0, initial=0.0,
-                                            where=used.reshape(-1, ch_n)).tolist()
+        return per_channel.max(axis=0, initial=0.0).tolist()
 
     def _row_counts(self, rows: _Rows) -> tuple[list[int], list[int]]:
         """Misses and conflicts per channel: first blocks by kind, and later row crossings."""

@@ -226,8 +226,11 @@ class WindowedBytes:
         overlap = np.minimum((window + 1) * float(w), e) - np.maximum(window * float(w), s)
         share = np.where(single[span], nbytes[span],
                          nbytes[span] * overlap / np.where(single[span], 1.0, e - s))
-        flat = channel[span] * self.counts.shape[1] + window
-        self.counts += np.bincount(flat, share, self.counts.size).reshape(self.counts.shape)
+        # only the windows these transfers reach (the others would only gain zeros)
+        low, count = int(window.min()), int(window.max() - window.min()) + 1
+        flat = channel[span] * count + (window - low)
+        self.counts[:, low:low + count] += np.bincount(flat, share, len(self.counts) * count
+                                                       ).reshape(len(self.counts), count)
 
     def _coarsen(self) -> None:
         pairs = self.counts.reshape(len(self.counts), -1, 2).sum(axis=2)
@@ -285,6 +288,7 @@ class RefreshClock:
     def __init__(self, period_cycles: float, busy_cycles: float) -> None:
         self.period = period_cycles
         self.busy = busy_cycles
+        self._busy = np.array(busy_cycles)   # an array operand costs numpy less than a float
 
     def epoch(self, t: float) -> int:
         """Refreshes begun by time t (each one closes every row)."""
@@ -349,27 +353,25 @@ class RefreshClock:
         return [self.advance_exact(start, work) for start, work in zip(starts, works)]
 
     def advance(self, start: np.ndarray, work: np.ndarray, earliest: float | None = None,
-                work_max: float | None = None) -> np.ndarray:
+                work_max: float | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """End of ``work`` cycles of service begun at ``start``, skipping refreshes;
         ``earliest``, if given, is no later than any start, and ``work_max`` is
-        ``work.max()``."""
-        if self.busy <= 0:
-            return start + work
-        period, busy = self.period, self.busy
-        u = start + busy                       # in u, windows are [k*P, k*P + R)
-        # the common case: every start in one refresh period and none inside its window
-        # (floor division is monotone, so the least and greatest start share k), and no
-        # refresh before the work is done: then k is one number and the result as below
+        ``work.max()``. ``out``, if given, receives the result (it may be ``start``)."""
+        busy, period = self.busy, self.period
+        if busy <= 0:
+            return np.add(start, work, out=out)
         if self.clear(float(start.min()) if earliest is None else earliest, float(start.max()),
                       float(work.max()) if work_max is None else work_max):
+            u = np.add(start, self._busy, out=out)     # as below, where k is one number
             u += work
-            u -= busy
+            u -= self._busy
             return u
+        u = start + busy                       # in u, windows are [k*P, k*P + R)
         k = u // period                        # floor division as Python's, as advance_exact
         u = np.maximum(u, k * period + busy)   # a start inside a window waits for its end
         spill = work - ((k + 1) * period - u)
         if spill.max() <= 0:                   # no refresh to skip
-            return u + work - busy
+            return np.subtract(u + work, busy, out=out)
         periods = np.maximum(np.ceil(spill / (period - busy)) - 1, 0)
         late = (k + 1) * period + busy + periods * period + spill - periods * (period - busy)
-        return np.where(spill <= 0, u + work, late) - busy
+        return np.subtract(np.where(spill <= 0, u + work, late), busy, out=out)
