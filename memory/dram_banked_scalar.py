@@ -43,43 +43,57 @@ class PositionKeys:
         self.group_server = (lay.group + ranks).tolist()
         self.bank_server = [ranks + groups + p for p in range(amap.period_blocks)]
         self.rank = (lay.rank // amap.channels).tolist()
+        # all of a position's at once: channel, rank, group, rank and bank server
+        self.of = list(zip(self.channel, self.rank, self.group_server, self.rank_server,
+                           self.bank_server))
 
 
 def access_one(model: "BankedModel", address: int, length: int, first: int, arrival: int,
                is_read: bool) -> AccessRecord:
     """One block (the commonest small tile): the banked model in plain Python."""
-    st, c, ref, amap, keys = model._state, model.cycles, model.refresh, model.address_map, model.keys
+    st, c, ref, amap = model._state, model.cycles, model.refresh, model.address_map
     pos, period = first % amap.period_blocks, first // amap.period_blocks
-    ch = keys.channel[pos]
+    ch, rank, group_server, rank_server, bank_server = model.keys.of[pos]
     bursts = (address + length - 1) // amap.burst_bytes - address // amap.burst_bytes + 1
-    bus_free = st.bus_free[ch]
-    start, epoch = ref.skip_one(max(bus_free, float(arrival)))
-    ready = max(float(arrival), bus_free - model.lookahead_cycles)
+    arr, bus_free = float(arrival), st.bus_free[ch]
+    start, epoch = ref.skip_one(bus_free if bus_free >= arr else arr)
+    ready = bus_free - model.lookahead_cycles
+    if not ready > arr:
+        ready = arr
     row = period // amap.blocks_per_row
-    st.enter_epoch(ch, epoch)
+    if epoch != st.row_epoch[ch]:
+        st.enter_epoch(ch, epoch)
     open_row = int(st.open_row[pos])
     kind = 0 if open_row == row else (1 if open_row < 0 else 2)
     st.open_row[pos] = row
-    rank, last_rank = keys.rank[pos], st.last_rank[ch]
+    last_rank = st.last_rank[ch]
     bus_work = bursts * c.burst + (0 <= last_rank != rank) * c.rtrs
     st.last_rank[ch] = rank
-    servers = [(keys.group_server[pos], max(bursts * c.ccd_l, (kind > 0) * c.rrd_l), c.ccd_l)]
+    servers = [(group_server, max(bursts * c.ccd_l, (kind > 0) * c.rrd_l), c.ccd_l)]
     if kind > 0:
-        servers += [(keys.rank_server[pos], c.act_window, c.act_window),
-                    (keys.bank_server[pos], c.rc, c.rc)]
+        servers += [(rank_server, c.act_window, c.act_window), (bank_server, c.rc, c.rc)]
     aux, free, advance = 0.0, st.free, ref.advance_one
     for key, work, unit in servers:
-        finish = advance(max(float(free[key]), ready), work)
-        free[key] = finish
-        aux = max(aux, finish - unit + c.burst)
-    end = max(advance(start, bus_work), aux, ready + model._first_prefix[kind] + bus_work)
+        finish = float(free[key])
+        finish = free[key] = advance(ready if ready > finish else finish, work)
+        bound = finish - unit + c.burst
+        if bound > aux:
+            aux = bound
+    end = advance(start, bus_work)
+    if aux > end:
+        end = aux
+    bound = ready + model._first_prefix[kind] + bus_work
+    if bound > end:
+        end = bound
     st.bus_free[ch] = end
-    done = end + max(c.hit - c.burst, 0.0) if is_read else end
+    done = end + model._read_tail if is_read else end
     counts = (bursts - (kind > 0), int(kind == 1), int(kind == 2))
     model._counters.add_one(ch, length, is_read, counts, start - arrival, bus_work)
     model._windows.add_one(ch, start, end, length)
-    return AccessRecord(arrival, round(start), round(end), max(arrival, round(done)),
-                        round(start - arrival), 1, *counts, critical_channel=ch)
+    done_cycle = round(done)
+    return AccessRecord(arrival, round(start), round(end),
+                        done_cycle if done_cycle > arrival else arrival, round(start - arrival),
+                        1, *counts, ch)
 
 
 def _runs(shape: TileShape, period: int, period_blocks: int,
