@@ -116,8 +116,7 @@ class TileShape(NamedTuple):
     tail_bursts: int
     head_bytes: int
     tail_bytes: int
-    channels: tuple[int, ...]
-    touched: tuple[bool, ...]
+    channels: tuple[int, ...]     # touched, ascending (the others have no bursts)
     first_local: tuple[int, ...]
     last_local: tuple[int, ...]
     bursts: tuple[int, ...]
@@ -248,14 +247,16 @@ class AddressMap:
         if last > first:
             bursts[last % ch_n] -= full - tail_bursts
             nbytes[last % ch_n] -= il - (end - tail_lo)
-        return TileShape(blocks=last - first, periods=last // p + 1, first_pos=first,
-                         last_pos=last % p, head_bursts=head_bursts, tail_bursts=tail_bursts,
-                         head_bytes=head_hi - address, tail_bytes=end - tail_lo,
-                         channels=tuple([ch for ch in range(ch_n) if blocks[ch]]),
-                         touched=tuple([n > 0 for n in blocks]), first_local=tuple(first_local),
-                         last_local=tuple(last_local), bursts=tuple(bursts), nbytes=tuple(nbytes),
-                         head_pos=tuple([(i * ch_n + ch) % p
-                                         for ch, i in enumerate(first_local)]))
+        channels = (self._all_channels if last - first >= ch_n - 1
+                    else tuple([ch for ch in range(ch_n) if blocks[ch]]))
+        return TileShape(last - first, last // p + 1, first, last % p, head_bursts, tail_bursts,
+                         head_hi - address, end - tail_lo, channels, tuple(first_local),
+                         tuple(last_local), tuple(bursts), tuple(nbytes),
+                         tuple([(i * ch_n + ch) % p for ch, i in enumerate(first_local)]))
+
+    @cached_property
+    def _all_channels(self) -> tuple[int, ...]:
+        return tuple(range(self.channels))
 
     def span(self, address: int, length_bytes: int) -> Span:
         """``decode`` in closed form, for ``length_bytes > 0``."""
@@ -267,7 +268,7 @@ class AddressMap:
                     periods=shape.periods, first_pos=shape.first_pos, last_pos=shape.last_pos,
                     head_bursts=shape.head_bursts, tail_bursts=shape.tail_bursts,
                     head_bytes=shape.head_bytes, tail_bytes=shape.tail_bytes,
-                    channels=list(shape.channels), touched=list(shape.touched),
+                    channels=list(shape.channels), touched=[n > 0 for n in shape.bursts],
                     first_local=[local + i for i in shape.first_local],
                     last_local=[local + i for i in shape.last_local],
                     bursts=list(shape.bursts), nbytes=list(shape.nbytes),

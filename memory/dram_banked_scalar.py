@@ -114,24 +114,26 @@ def reserve_few(model: "BankedModel", shape: TileShape, period: int,
     channel's first block, the other servers' bound (``aux``) per channel, and
     misses and conflicts per channel.
     """
-    keys, c, ch_n = model.keys, model.cycles, model.address_map.channels
+    c, ch_n, of = model.cycles, model.address_map.channels, model.keys.of
     kinds, works = _classify_few(model, shape, period)
     misses, conflicts, aux = [0] * ch_n, [0] * ch_n, [0.0] * ch_n
     group_work: dict[int, float] = {}       # summed in ascending position, as np.bincount
     rank_acts: dict[int, int] = {}
-    servers, units = [], []
+    banks = []
     for pos, kind in kinds.items():
-        group = keys.group_server[pos]
+        ch, _, group, rank, bank = of[pos]
         group_work[group] = group_work.get(group, 0.0) + works[pos]
         if kind:
-            (misses if kind == 1 else conflicts)[keys.channel[pos]] += 1
-            rank = keys.rank_server[pos]
+            if kind == 1:
+                misses[ch] += 1
+            else:
+                conflicts[ch] += 1
             rank_acts[rank] = rank_acts.get(rank, 0) + 1
-            servers.append(keys.bank_server[pos])
-    work = [c.rc] * len(servers) + [n * c.act_window for n in rank_acts.values()]
-    work += group_work.values()
-    units = [c.rc] * len(servers) + [c.act_window] * len(rank_acts) + [c.ccd_l] * len(group_work)
-    _serve(model, (servers + list(rank_acts) + list(group_work), work, units), ready, aux)
+            banks.append(bank)
+    units = [c.rc] * len(banks) + [c.act_window] * len(rank_acts) + [c.ccd_l] * len(group_work)
+    work = [c.rc] * len(banks) + [n * c.act_window for n in rank_acts.values()]
+    _serve(model, (banks + list(rank_acts) + list(group_work), work + list(group_work.values()),
+                   units), ready, aux)
     return [kinds.get(p, 0) for p in shape.head_pos], aux, misses, conflicts
 
 
@@ -169,7 +171,7 @@ def _serve(model: "BankedModel", servers: tuple[list[int], list[float], list[flo
     if min(works) <= 0:     # an idle server is not advanced (as ``work > 0`` in the vector path)
         keys, works, units = (list(x) for x in zip(*[s for s in zip(*servers) if s[1] > 0]))
     chans = [key % ch_n for key in keys]
-    starts = [r if r > f else f for f, r in zip(free[keys].tolist(), (ready[ch] for ch in chans))]
+    starts = [r if r > f else f for f, r in zip(free[keys].tolist(), [ready[ch] for ch in chans])]
     finishes = refresh.advance_all(starts, works)
     free[keys] = finishes
     for ch, finish, unit in zip(chans, finishes, units):

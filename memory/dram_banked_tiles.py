@@ -138,12 +138,13 @@ class Tiles:
             firsts = [shape.first_local[ch] // per_rank for ch in chans]
             lasts = [shape.last_local[ch] // per_rank for ch in chans]
             rank_info = tuple([(f % ranks, l - f, l % ranks) for f, l in zip(firsts, lasts)])
-        bursts = tuple([shape.bursts[ch] for ch in chans])
+        bursts, nbytes = shape.bursts, shape.nbytes      # parallel to chans if all are touched
+        if len(chans) < len(bursts):
+            bursts, nbytes = tuple([bursts[ch] for ch in chans]), tuple([nbytes[ch] for ch in chans])
         masks = blocks = None
         if shape.blocks >= self._few_blocks:
             masks = self._masks.get(shape.first_pos, shape.last_pos, shape.periods)
             blocks = shape.periods - masks.edges
             blocks.setflags(write=False)
-        return Tile(key, shape, chans, bursts, sum(bursts),
-                    tuple([shape.nbytes[ch] for ch in chans]),
+        return Tile(key, shape, chans, bursts, sum(bursts), nbytes,
                     tuple([b * self._t_burst for b in bursts]), rank_info, masks, blocks)

@@ -78,8 +78,6 @@ class VectorPath:
         self._outcomes = model._tiles.outcomes
         # scratch space for the servers' advance (numpy calls this small cost their allocation)
         self._buffer = np.empty(len(self._work_unit))
-        self._buffer_per_channel = self._buffer.reshape(-1, self.channels)
-        self._free_per_channel = self._state.free.reshape(-1, self.channels)
 
     def serve(self, tile: Tile, period: int, ready: list[float]
               ) -> tuple[tuple[int, ...], list[float], tuple[int, ...], tuple[int, ...]]:
@@ -162,12 +160,14 @@ class VectorPath:
     def _advance(self, outcome: Outcome, ready: list[float]) -> list[float]:
         """Per channel: when the ranks, bank groups and banks finish their share (their
         last unit of work, less the burst it ends with)."""
-        buffer, per_channel = self._buffer, self._buffer_per_channel
+        buffer, free, ch_n = self._buffer, self._state.free, self.channels
         # servers are keyed ``... * channels + channel``: a row of ``channels`` per server
-        np.maximum(self._free_per_channel, np.array(ready), out=per_channel)
+        # (views made afresh: a copy of the model would turn a kept view into an array)
+        per_channel = buffer.reshape(-1, ch_n)
+        np.maximum(free.reshape(-1, ch_n), np.array(ready), out=per_channel)
         finish = self.refresh.advance(buffer, outcome.work, min(ready), outcome.work_max,
                                       out=buffer)
-        np.copyto(self._state.free, finish, where=outcome.used)
+        np.copyto(free, finish, where=outcome.used)
         finish -= outcome.unit        # an idle server drops out at minus infinity
         finish += self._burst
         return per_channel.max(axis=0, initial=0.0).tolist()
