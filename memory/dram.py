@@ -95,7 +95,7 @@ class Dram:
         self._windows = WindowedBytes(preset.channels, window_cycles)
         self.transactions = 0
         self.address_order, self.xor_bank = address_map, xor_bank   # the controller model's map
-        self.fast_path = fast_path      # False: every transaction takes the vector path
+        self.fast_path = fast_path      # False: every transaction takes the vector path, uncached
         self.timing = MODELS[model](self)
 
     @classmethod

@@ -100,9 +100,11 @@ class BankedModel:
         self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
         self._read_tail = max(c.hit - c.burst, 0.0)
         self.keys = PositionKeys(self)
-        self._one_block = dram.fast_path   # False: every transaction takes the vector path
+        # fast_path False: every transaction takes the vector path, which keeps nothing
+        self._one_block = dram.fast_path
         # blocks below which a transaction is served bank by bank (each block on its own bank)
-        self._tiles = Tiles(self, min(FEW_BLOCKS, amap.period_blocks) * dram.fast_path)
+        self._tiles = Tiles(self, min(FEW_BLOCKS, amap.period_blocks) * dram.fast_path,
+                            cache=dram.fast_path)
         self._vector = VectorPath(self)
         self._interleave, self._period_blocks = amap.interleave_bytes, amap.period_blocks
 

@@ -98,35 +98,45 @@ class _Masks:
 
 
 class Outcomes(dict):
-    """What the vector path derived from a tile and its row outcomes, bounded."""
+    """What the vector path derived from a tile and its row outcomes: at most ``limit``
+    (none: every outcome is derived afresh)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
 
     def keep(self, key: tuple, outcome: tuple) -> tuple:
-        if len(self) >= MAX_OUTCOMES:
+        if len(self) >= self.limit:
             self.clear()
-        self[key] = outcome
+        if self.limit:
+            self[key] = outcome
         return outcome
 
 
 class Tiles:
     """The ``Tile`` of every shape met so far, and what the vector path derived for
-    them (``outcomes``, keyed by the tile's key and its own)."""
+    them (``outcomes``, keyed by the tile's key and its own); ``cache`` False: nothing
+    is kept, everything is derived afresh."""
 
-    def __init__(self, model: "BankedModel", few_blocks: int) -> None:
+    def __init__(self, model: "BankedModel", few_blocks: int, cache: bool = True) -> None:
         self.address_map = amap = model.address_map
         self._t_burst = model.cycles.burst
         self._few_blocks = few_blocks      # tiles of fewer blocks are served bank by bank
         self._masks = _Masks(amap)
         self._per_rank = amap.bank_groups * amap.banks_per_group
         self._tiles: dict[tuple[int, int, int], Tile] = {}
-        self.outcomes = Outcomes()
+        self._limit = MAX_TILES if cache else 0
+        self.outcomes = Outcomes(MAX_OUTCOMES if cache else 0)
 
     def get(self, address: int, length: int) -> Tile:
         key = self.address_map.shape_key(address, length)
         tile = self._tiles.get(key)
         if tile is None:
-            if len(self._tiles) >= MAX_TILES:
+            tile = self._derive(key, address, length)
+            if len(self._tiles) >= self._limit:
                 self._tiles.clear()
-            tile = self._tiles[key] = self._derive(key, address, length)
+            if self._limit:
+                self._tiles[key] = tile
         return tile
 
     def _derive(self, key: tuple[int, int, int], address: int, length: int) -> Tile:
