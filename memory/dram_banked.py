@@ -116,42 +116,43 @@ class BankedModel:
             return access_one(self, address, length, first, arrival, is_read)
         tile = self._tiles.get(address, length)
         period = first // self._period_blocks
-        start, ready = self._open(tile, float(arrival))
+        starts, ready = self._open(tile, float(arrival))
         if tile.masks is None:
             served = reserve_few(self, tile.shape, period, ready)
         else:
             served = self._vector.serve(tile, period, ready)
         works = self._bus_work(tile)
-        starts, ends = self._reserve_buses(tile, (start, ready, works), served)
+        ends = self._reserve_buses(tile, (starts, ready, works), served)
         return self._account(tile, arrival, is_read, (starts, ends, works), served)
 
     def _open(self, tile: Tile, arr: float) -> tuple[list[float], list[float]]:
-        """Per channel (lists over all channels): when its bus could start the tile, and
-        when its other servers may start (the lookahead); rows a refresh closed are closed."""
-        st, ch_n, skip = self._state, self.preset.channels, self.refresh.skip_one
+        """When each touched channel's bus could start the tile (parallel to
+        ``tile.channels``), and when each channel's other servers may start (over all
+        channels: the lookahead); rows a refresh closed are closed."""
+        st, skip = self._state, self.refresh.skip_one
         bus_free, row_epoch, lookahead = st.bus_free, st.row_epoch, self.lookahead_cycles
-        start, ready = [arr] * ch_n, [arr] * ch_n
+        starts, ready = [], [arr] * len(bus_free)
         for ch in tile.channels:
             free = bus_free[ch]
-            start[ch], epoch = skip(free if free > arr else arr)
+            start, epoch = skip(free if free > arr else arr)
+            starts.append(start)
             if epoch != row_epoch[ch]:
                 st.enter_epoch(ch, epoch)
             # the controller prepares rows only for requests within its lookahead
             free -= lookahead
             if free > arr:
                 ready[ch] = free
-        return start, ready
+        return starts, ready
 
     def _reserve_buses(self, tile: Tile, times: tuple[list[float], list[float], list[float]],
                        served: tuple[list[int], list[float], list[int], list[int]]
-                       ) -> tuple[list[float], list[float]]:
+                       ) -> list[float]:
         """Each touched channel's data bus, once its other servers (``aux``) are known:
-        when it starts and when it is done (``times``: start and ready over all channels,
-        and the bus work parallel to ``tile.channels``, as the result is)."""
-        start, ready, works = times
+        when it is done (``times``: the bus start and work parallel to ``tile.channels``,
+        as the result is, and ready over all channels)."""
+        starts, ready, works = times
         head_kind, aux, _, _ = served
         bus_free, prefix, chans = self._state.bus_free, self._first_prefix, tile.channels
-        starts = [start[ch] for ch in chans]
         ends = self.refresh.advance_all(starts, works)
         for i, (ch, end, work) in enumerate(zip(chans, ends, works)):
             other = aux[ch]
@@ -161,7 +162,7 @@ class BankedModel:
             if other > end:
                 end = other
             bus_free[ch] = ends[i] = end
-        return starts, ends
+        return ends
 
     def _bus_work(self, tile: Tile) -> list[float]:
         """Each touched channel's data-bus work: its bursts, and its rank switches (into

@@ -171,10 +171,10 @@ def _serve(model: "BankedModel", servers: tuple[list[int], list[float], list[flo
     if min(works) <= 0:     # an idle server is not advanced (as ``work > 0`` in the vector path)
         keys, works, units = (list(x) for x in zip(*[s for s in zip(*servers) if s[1] > 0]))
     chans = [key % ch_n for key in keys]
-    starts = [r if r > f else f for f, r in zip(free[keys].tolist(), [ready[ch] for ch in chans])]
-    finishes = refresh.advance_all(starts, works)
-    free[keys] = finishes
-    for ch, finish, unit in zip(chans, finishes, units):
+    starts = [r if r > f else f for f, r in zip([free.item(key) for key in keys],
+                                                [ready[ch] for ch in chans])]
+    for key, ch, finish, unit in zip(keys, chans, refresh.advance_all(starts, works), units):
+        free[key] = finish
         bound = finish - unit + burst
         if bound > aux[ch]:
             aux[ch] = bound
