@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from array import array
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -178,26 +177,20 @@ class WindowedBytes:
                  max_windows: int = MAX_WINDOWS) -> None:
         self.window_cycles = window_cycles
         self.counts = np.zeros((channels, max_windows))
-        # buffered transfers: multi-channel ones in parallel C arrays (numpy reads them
-        # without a copy), one-block ones apart (folded after the others, so sums keep
-        # their order)
-        self._pending = self._empty()
+        # buffered transfers: multi-channel ones as parallel lists, one-block ones apart
+        # (they are folded after the others, so sums keep their order)
+        self._pending: tuple[list[int], list[float], list[float], list[int]] = ([], [], [], [])
         self._pending_one: list[tuple[int, float, float, int]] = []
         self._pending_spans = 0
-
-    @staticmethod
-    def _empty() -> tuple[array, array, array, array]:
-        """Channel, start, end and bytes of buffered transfers (bytes as floats)."""
-        return array("q"), array("d"), array("d"), array("d")
 
     def add(self, channels: list[int], start: list[float], end: list[float],
             nbytes: list[int]) -> None:
         """Record transfers of ``nbytes`` over [start, end] on ``channels`` (parallel lists)."""
         pending_ch, pending_start, pending_end, pending_bytes = self._pending
-        pending_ch.extend(channels)
-        pending_start.extend(start)
-        pending_end.extend(end)
-        pending_bytes.extend(nbytes)
+        pending_ch += channels
+        pending_start += start
+        pending_end += end
+        pending_bytes += nbytes
         self._pending_spans += len(self.counts)
         if self._pending_spans >= PENDING_SPANS:
             self.flush()
@@ -214,12 +207,12 @@ class WindowedBytes:
         pending = self._pending
         if self._pending_one:
             for column, values in zip(pending, zip(*self._pending_one)):
-                column.extend(values)
-        self._pending, self._pending_one, self._pending_spans = self._empty(), [], 0
+                column += values
+        self._pending, self._pending_one, self._pending_spans = ([], [], [], []), [], 0
         if not pending[0]:
             return
-        channel = np.frombuffer(pending[0], dtype=np.int64)
-        start, end, nbytes = (np.frombuffer(column, dtype=float) for column in pending[1:])
+        channel = np.array(pending[0], dtype=np.int64)
+        start, end, nbytes = (np.array(column, dtype=float) for column in pending[1:])
         while end.max() >= self.window_cycles * self.counts.shape[1]:
             self._coarsen()
         w = self.window_cycles
