@@ -1,13 +1,14 @@
 """The banked DRAM timing model: open rows, bank-level parallelism, refresh.
 
-See memory/dram.py for the model in words. A transaction's blocks are
-classified against the open-row state of their banks, vectorised over the
-period grid of the address map (``access``); a transaction of one block, or of a
-few blocks on as many banks, takes a plain-Python path bank by bank
-(memory/dram_banked_scalar.py) that gives the same result to the last bit.
-What depends on the tile's shape alone is derived once per shape
-(memory/dram_banked_tiles.py), and each touched channel's bus, counters and
-bandwidth window are done in one pass.
+See memory/dram.py for the model in words. ``BankedModel.access`` serves a
+transaction: what depends on its shape alone is derived once per shape
+(memory/dram_banked_tiles.py); its banks are classified against their open rows
+and its rank, bank-group and bank servers advanced, vectorised over the period
+grid of the address map (memory/dram_banked_vector.py) or, for one block or a
+few blocks on as many banks, in plain Python bank by bank
+(memory/dram_banked_scalar.py), to the same result to the last bit; then each
+touched channel's data bus, and the counters, windows and record. A transaction
+touches a handful of channels, so channel-level work is plain Python.
 """
 
 from __future__ import annotations

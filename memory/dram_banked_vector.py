@@ -74,7 +74,7 @@ class VectorPath:
         self._kind_key = 3 * lay.channel
         plain, activating = model._group_work
         self._plain, self._activating = np.array(plain), np.array(activating)
-        self._burst, self._zero = np.array(c.burst), np.array(0.0)
+        self._burst, self._zero, self._row_zero = np.array(c.burst), np.array(0.0), np.array(0)
         self._outcomes = model._tiles.outcomes
         # scratch space for the servers' advance (numpy calls this small cost their allocation)
         self._buffer = np.empty(len(self._work_unit))
@@ -89,7 +89,7 @@ class VectorPath:
         activates = open_row != row_first
         if not masks.all_used:
             activates &= masks.used
-        kind = np.add(activates, activates & (open_row >= 0), dtype=np.int8)
+        kind = np.add(activates, activates & (open_row >= self._row_zero), dtype=np.int8)
         # later blocks' row crossings: one number where every used bank crosses as many
         if type(row_first) is type(row_last) is int:
             crossings = row_last - row_first
