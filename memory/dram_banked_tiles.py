@@ -5,7 +5,10 @@ inside that block and the length (``AddressMap.shape_key``). Everything here
 depends on the shape alone — the channels touched and their bursts and bytes
 (``AddressMap.tile_shape``), each channel's data-bus work before rank switches,
 its first and last rank, and the masks of the period positions the tile uses —
-so the model derives it once per shape and keeps it (``Tiles``, bounded).
+so the model derives it once per shape and keeps it (``Tiles``, bounded), and
+keeps beside it what the vector path derived from a tile and its banks' row
+outcomes (``Outcomes``). Kept data are tuples and arrays: the garbage collector
+has nothing to walk in them.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ class Masks(NamedTuple):
 
 
 class Tile(NamedTuple):
-    """A tile shape and what the banked model derives from it; lists run parallel to
-    ``channels`` (the channels touched, ascending)."""
+    """A tile shape and what the banked model derives from it; per-channel tuples run
+    parallel to ``channels`` (the channels touched, ascending)."""
 
     key: tuple[int, int, int]  # ``AddressMap.shape_key``
     shape: TileShape

@@ -10,8 +10,9 @@ refreshes — a few dozen numpy calls over the ``period_blocks`` banks and their
 servers, whatever the tile's size.
 
 On arrays this small a numpy call costs mostly its overhead, so the constants
-are arrays (a Python float operand costs a conversion on every call) and no
-call is made twice. Bank-group sums are ``np.bincount``'s, in ascending
+are arrays (a Python float operand costs a conversion on every call), the
+servers are advanced in a scratch array, and what a tile's row outcomes make
+of the servers' work is kept (``VectorPath``). Bank-group sums are ``np.bincount``'s, in ascending
 position: the plain-Python paths (memory/dram_banked_scalar.py) sum in the
 same order, as float addition is not associative.
 """
@@ -36,7 +37,7 @@ class _Rows(NamedTuple):
     activations: np.ndarray
     conflicts: np.ndarray | int   # an int: the same in every used bank (all are used)
     blocks: np.ndarray
-    used_per_channel: list[int]
+    used_per_channel: tuple[int, ...]
 
 
 class Outcome(NamedTuple):
