@@ -100,6 +100,30 @@ class Span(NamedTuple):
     head_pos: list[int]        # per channel: grid position of its first block
 
 
+class TileShape(NamedTuple):
+    """A ``Span`` as if its grid started at period 0 (``AddressMap.tile_shape``).
+
+    ``blocks`` is ``last - first``; ``first_local`` and ``last_local`` count a
+    channel's own blocks from the grid's first period. Tuples, not lists: a
+    cached shape is then no work for the garbage collector.
+    """
+
+    blocks: int
+    periods: int
+    first_pos: int
+    last_pos: int
+    head_bursts: int
+    tail_bursts: int
+    head_bytes: int
+    tail_bytes: int
+    channels: tuple[int, ...]     # touched, ascending (the others have no bursts)
+    first_local: tuple[int, ...]
+    last_local: tuple[int, ...]
+    bursts: tuple[int, ...]
+    nbytes: tuple[int, ...]
+    head_pos: tuple[int, ...]
+
+
 @dataclass(frozen=True)
 class AddressMap:
     """Block-interleaved map over channels, bank groups, banks and ranks."""
@@ -159,16 +183,16 @@ class AddressMap:
 
     # -- closed form over periods (used by the DRAM model) --------------------------
 
-    @property
+    @cached_property
     def banks_per_channel(self) -> int:
         return self.ranks * self.bank_groups * self.banks_per_group
 
-    @property
+    @cached_property
     def period_blocks(self) -> int:
         """Blocks after which every (channel, bank) has been visited once."""
         return self.channels * self.banks_per_channel
 
-    @property
+    @cached_property
     def blocks_per_row(self) -> int:
         return self.row_bytes // self.interleave_bytes
 
@@ -195,21 +219,27 @@ class AddressMap:
         """Rank of a channel's own block index."""
         return local // (self.bank_groups * self.banks_per_group) % self.ranks
 
-    def span(self, address: int, length_bytes: int) -> Span:
-        """``decode`` in closed form, for ``length_bytes > 0``."""
-        il, bb, ch_n = self.interleave_bytes, self.burst_bytes, self.channels
+    def shape_key(self, address: int, length_bytes: int) -> tuple[int, int, int]:
+        """What a transaction's ``TileShape`` depends on: its first block's position in a
+        period, its offset inside that block, and its length."""
+        il = self.interleave_bytes
+        return address // il % self.period_blocks, address % il, length_bytes
+
+    def tile_shape(self, address: int, length_bytes: int) -> TileShape:
+        """``span`` without where its grid starts, for ``length_bytes > 0``: the same for
+        every address of one ``shape_key``, so callers may cache it."""
+        il, bb, ch_n, p = self.interleave_bytes, self.burst_bytes, self.channels, self.period_blocks
+        address = address // il % p * il + address % il      # the same shape in period 0
         end = address + length_bytes
         first, last = address // il, (end - 1) // il
-        head_hi = min((first + 1) * il, end)
-        tail_lo = max(last * il, address)
+        head_hi, tail_lo = min((first + 1) * il, end), max(last * il, address)
         head_bursts = (head_hi - 1) // bb - address // bb + 1
         tail_bursts = (end - 1) // bb - tail_lo // bb + 1
-        p = self.period_blocks
-        base = first - first % p
-        # a handful of channels: plain Python beats numpy on such short lists
-        i0 = [first + (ch - first) % ch_n for ch in range(ch_n)]
-        i1 = [last - (last - ch) % ch_n for ch in range(ch_n)]
-        blocks = [hi // ch_n - lo // ch_n + 1 if lo <= last else 0 for lo, hi in zip(i0, i1)]
+        # a channel's blocks are its own block indices from first_local to last_local
+        # (a handful of channels: plain Python beats numpy on such short lists)
+        first_local = [first // ch_n + (ch < first % ch_n) for ch in range(ch_n)]
+        last_local = [last // ch_n - (ch > last % ch_n) for ch in range(ch_n)]
+        blocks = [max(hi - lo + 1, 0) for lo, hi in zip(first_local, last_local)]
         full = il // bb
         bursts, nbytes = [n * full for n in blocks], [n * il for n in blocks]
         bursts[first % ch_n] -= full - head_bursts
@@ -217,11 +247,29 @@ class AddressMap:
         if last > first:
             bursts[last % ch_n] -= full - tail_bursts
             nbytes[last % ch_n] -= il - (end - tail_lo)
-        touched = [lo <= last for lo in i0]
-        return Span(first=first, last=last, period=first // p, periods=(last - base) // p + 1,
-                    first_pos=first - base, last_pos=(last - base) % p,
-                    head_bursts=head_bursts, tail_bursts=tail_bursts,
-                    head_bytes=head_hi - address, tail_bytes=end - tail_lo,
-                    channels=[ch for ch in range(ch_n) if touched[ch]], touched=touched,
-                    first_local=[lo // ch_n for lo in i0], last_local=[hi // ch_n for hi in i1],
-                    bursts=bursts, nbytes=nbytes, head_pos=[(lo - base) % p for lo in i0])
+        channels = (self._all_channels if last - first >= ch_n - 1
+                    else tuple([ch for ch in range(ch_n) if blocks[ch]]))
+        return TileShape(last - first, last // p + 1, first, last % p, head_bursts, tail_bursts,
+                         head_hi - address, end - tail_lo, channels, tuple(first_local),
+                         tuple(last_local), tuple(bursts), tuple(nbytes),
+                         tuple([(i * ch_n + ch) % p for ch, i in enumerate(first_local)]))
+
+    @cached_property
+    def _all_channels(self) -> tuple[int, ...]:
+        return tuple(range(self.channels))
+
+    def span(self, address: int, length_bytes: int) -> Span:
+        """``decode`` in closed form, for ``length_bytes > 0``."""
+        shape = self.tile_shape(address, length_bytes)
+        first = address // self.interleave_bytes
+        period = first // self.period_blocks
+        local = period * self.banks_per_channel     # a channel's own blocks before the grid
+        return Span(first=first, last=first + shape.blocks, period=period,
+                    periods=shape.periods, first_pos=shape.first_pos, last_pos=shape.last_pos,
+                    head_bursts=shape.head_bursts, tail_bursts=shape.tail_bursts,
+                    head_bytes=shape.head_bytes, tail_bytes=shape.tail_bytes,
+                    channels=list(shape.channels), touched=[n > 0 for n in shape.bursts],
+                    first_local=[local + i for i in shape.first_local],
+                    last_local=[local + i for i in shape.last_local],
+                    bursts=list(shape.bursts), nbytes=list(shape.nbytes),
+                    head_pos=list(shape.head_pos))

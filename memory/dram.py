@@ -1,12 +1,11 @@
 """Off-chip DRAM: per-channel servers with bank state, refresh and a FIFO queue.
 
-The ``Dram`` is the memory target the DMAs talk to; its two timing models are
-separate classes behind one interface (``reserve`` a transaction's schedule,
-``access_one`` for a one-block transaction or None): ``BankedModel``
-(memory/dram_banked.py) and ``BandwidthModel`` (memory/dram_bandwidth.py).
-The Dram splits a transaction over the address map, keeps the shared state
-(bus free times, counters, bandwidth windows) and turns a schedule into the
-completion event.
+The ``Dram`` is the memory target the DMAs talk to; its two reservation models
+are separate classes behind one interface (``access``: serve a transaction and
+return its ``AccessRecord``): ``BankedModel`` (memory/dram_banked.py) and
+``BandwidthModel`` (memory/dram_bandwidth.py). The Dram keeps the shared state
+(bus free times, counters, bandwidth windows) that the models update, and turns
+a record into the completion event.
 
 One transaction (a tile) costs one SimPy event, whatever its size. It is split
 per channel into sub-requests; each channel is a FIFO server whose schedule is
@@ -54,11 +53,11 @@ from typing import Any
 
 import simpy
 
-from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap, Span
+from memory.address_map import DEFAULT_INTERLEAVE_BYTES, AddressMap
 from memory.dram_bandwidth import BandwidthModel
 from memory.dram_banked import BankedModel, ChannelState, to_cycles
 from memory.dram_controller import ControllerModel
-from memory.dram_records import AccessRecord, Schedule, to_record
+from memory.dram_records import AccessRecord
 from memory.dram_stats import (DEFAULT_WINDOW_CYCLES, ChannelCounters, ChannelStats,
                                DramRecord, DramStats, RefreshClock, WindowedBytes)
 from memory.payload import Transaction
@@ -96,11 +95,8 @@ class Dram:
         self._windows = WindowedBytes(preset.channels, window_cycles)
         self.transactions = 0
         self.address_order, self.xor_bank = address_map, xor_bank   # the controller model's map
-        self.fast_path = fast_path      # False: every transaction takes the vector path
+        self.fast_path = fast_path      # False: every transaction takes the vector path, uncached
         self.timing = MODELS[model](self)
-        # a transaction inside one interleave block skips the span (the common small tile)
-        self._one_block = getattr(self.timing, "access_one", None)
-        self._interleave_bytes = self.address_map.interleave_bytes
 
     @classmethod
     def from_config(cls, env: simpy.Environment, name: str, cfg: Any, **kwargs: Any) -> "Dram":
@@ -123,24 +119,10 @@ class Dram:
                                                           0, 0, 0, 0, 0))
         if self.model == "controller":
             return self.timing.submit(txn)
-        address, length = txn.address, txn.length_bytes
-        if self.fast_path and self._one_block is not None:
-            first = address // self._interleave_bytes
-            if first == (address + length - 1) // self._interleave_bytes:
-                record = self._one_block(address, length, first, arrival, txn.is_read)
-                return self.env.timeout(record.done_cycle - arrival, value=record)
-        sp = self.address_map.span(address, length)
-        sched = self.timing.reserve(sp, arrival, txn.is_read)
-        self._account(sp, sched, arrival, txn.is_read)
-        record = to_record(arrival, sched)
+        record = self.timing.access(txn.address, txn.length_bytes, arrival, txn.is_read)
         return self.env.timeout(record.done_cycle - arrival, value=record)
 
     # -- statistics ----------------------------------------------------------------
-
-    def _account(self, sp: Span, sched: Schedule, arrival: int, is_read: bool) -> None:
-        self._counters.add(sched.channels, sp.nbytes, is_read, sched.counts,
-                           [t - arrival for t in sched.start], sched.busy)
-        self._windows.add(sched.channels, sched.start, sched.end, sp.nbytes)
 
     def bandwidth_windows(self, window_cycles: int = DEFAULT_WINDOW_CYCLES,
                           channel: int | None = None) -> list[tuple[int, float]]:

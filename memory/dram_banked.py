@@ -1,21 +1,27 @@
 """The banked DRAM timing model: open rows, bank-level parallelism, refresh.
 
-See memory/dram.py for the model in words. A transaction's blocks are
-classified against the open-row state of their banks, vectorised over the
-period grid of the address map (``reserve``); a transaction of one block, or of a
-few blocks on as many banks, takes a plain-Python path bank by bank
-(memory/dram_banked_scalar.py) that gives the same result to the last bit.
+See memory/dram.py for the model in words. ``BankedModel.access`` serves a
+transaction: what depends on its shape alone is derived once per shape
+(memory/dram_banked_tiles.py); its banks are classified against their open rows
+and its rank, bank-group and bank servers advanced, vectorised over the period
+grid of the address map (memory/dram_banked_vector.py) or, for one block or a
+few blocks on as many banks, in plain Python bank by bank
+(memory/dram_banked_scalar.py), to the same result to the last bit; then each
+touched channel's data bus, and the counters, windows and record. A transaction
+touches a handful of channels, so channel-level work is plain Python.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from memory.address_map import AddressMap, Span
+from memory.address_map import AddressMap
 from memory.dram_banked_scalar import FEW_BLOCKS, PositionKeys, access_one, reserve_few
-from memory.dram_records import AccessRecord, Schedule
+from memory.dram_banked_tiles import Tile, Tiles
+from memory.dram_banked_vector import VectorPath
+from memory.dram_records import AccessRecord
 from memory.presets import DramPreset
 
 if TYPE_CHECKING:
@@ -56,6 +62,11 @@ class ChannelState:
     address map's ``Layout`` keys it (``... * channels + channel``), so
     ``reshape(-1, channels)`` gathers each channel's servers in one column.
     Banks are keyed by their position in a period.
+
+    A refresh closes every row. Rather than stamp each open row with its epoch,
+    a channel's rows are closed (``-1``) when a transaction finds it in a later
+    refresh epoch than its last one: epochs never go back on a channel, as its
+    bus free time never does.
     """
 
     def __init__(self, amap: AddressMap) -> None:
@@ -66,75 +77,13 @@ class ChannelState:
         self.free = np.zeros(ranks + groups + amap.period_blocks)
         self.sizes = (ranks, groups, amap.period_blocks)
         self.open_row = np.full(amap.period_blocks, -1, dtype=np.int64)
-        self.row_epoch = np.zeros(amap.period_blocks, dtype=np.int64)
+        self.row_epoch = [0] * ch        # the refresh epoch of each channel's open rows
 
-
-class _Rows(NamedTuple):
-    """Row-buffer outcome of one transaction, per period position (bank)."""
-
-    first_kind: np.ndarray   # 0 hit, 1 miss, 2 conflict, of the bank's first block
-    kind_list: list[int]     # the same as plain ints (read a few at a time)
-    activations: np.ndarray
-    conflicts: np.ndarray | int   # an int: the same in every used bank (all are used)
-    blocks: np.ndarray
-    used_per_channel: list[int]
-
-
-class _Shape(NamedTuple):
-    """Which period positions a transaction uses, from its first and last grid positions."""
-
-    first_period: np.ndarray   # its first block is in the second grid row
-    after_last: np.ndarray     # its last block is in the next-to-last grid row
-    edges: np.ndarray          # first_period + after_last: blocks = periods - edges
-    used: np.ndarray
-    all_used: bool
-    used_per_channel: list[int]
-
-
-class _Shapes:
-    """Tile shapes (first and last grid position, grid height 1, 2 or 3+) and their masks.
-
-    DMA tiles repeat shapes, so each shape is derived once; its masks are built
-    from per-position rows that are themselves cached (a position's "first block
-    is in the second grid row" row depends on the first position only).
-    """
-
-    def __init__(self, amap: AddressMap) -> None:
-        self.positions, self.channels = np.arange(amap.period_blocks), amap.channels
-        self.all_used = np.ones(amap.period_blocks, dtype=bool)
-        self.all_used.setflags(write=False)
-        self.full_per_channel = [amap.period_blocks // amap.channels] * amap.channels
-        self._shapes: dict[tuple[int, int, int], _Shape] = {}
-        self._before: dict[int, np.ndarray] = {}
-        self._after: dict[int, np.ndarray] = {}
-
-    def get(self, first_pos: int, last_pos: int, periods: int) -> _Shape:
-        key = (first_pos, last_pos, min(periods, 3))
-        shape = self._shapes.get(key)
-        if shape is None:
-            shape = self._shapes[key] = self._derive(*key)
-        return shape
-
-    def _derive(self, first_pos: int, last_pos: int, periods_class: int) -> _Shape:
-        first_period = self._row(self._before, first_pos, self.positions < first_pos)
-        after_last = self._row(self._after, last_pos, self.positions > last_pos)
-        edges = first_period + after_last
-        edges.setflags(write=False)
-        if periods_class >= 3:   # from the third grid row on, every position is used
-            return _Shape(first_period, after_last, edges, self.all_used, True,
-                          self.full_per_channel)
-        used = edges < periods_class
-        used.setflags(write=False)
-        return _Shape(first_period, after_last, edges, used, bool(used.all()),
-                      used.reshape(-1, self.channels).sum(axis=0).tolist())
-
-    @staticmethod
-    def _row(cache: dict[int, np.ndarray], pos: int, mask: np.ndarray) -> np.ndarray:
-        row = cache.get(pos)
-        if row is None:
-            row = cache[pos] = mask.astype(np.int64)
-            row.setflags(write=False)
-        return row
+    def enter_epoch(self, ch: int, epoch: int) -> None:
+        """Close the channel's rows if a refresh came since its last transaction."""
+        if epoch != self.row_epoch[ch]:
+            self.row_epoch[ch] = epoch
+            self.open_row.reshape(-1, len(self.row_epoch))[:, ch] = -1
 
 
 class BankedModel:
@@ -145,135 +94,110 @@ class BankedModel:
         self.cycles = c = dram.cycles
         self.lookahead_cycles = dram.lookahead_cycles
         self._state, self._counters, self._windows = dram._state, dram._counters, dram._windows
-        preset = self.preset
+        amap = self.address_map
         # cached from the preset: per-block group work without / with an activation
-        full = self.address_map.interleave_bytes // preset.burst_bytes
+        self._full_bursts = full = amap.interleave_bytes // self.preset.burst_bytes
         self._group_work = (full * c.ccd_l, max(full * c.ccd_l, c.rrd_l))
         self._first_prefix = [c.hit - c.hit, c.miss - c.hit, c.conflict - c.hit]
-        sizes = self._state.sizes
-        self._server_unit = np.repeat([c.act_window, c.ccd_l, c.rc], sizes)
-        self._kind_key = 3 * self.address_map.layout.channel
-        self._full_bursts = full
+        self._read_tail = max(c.hit - c.burst, 0.0)
         self.keys = PositionKeys(self)
-        self._shapes = _Shapes(self.address_map)
+        # fast_path False: every transaction takes the vector path, which keeps nothing
+        self._one_block = dram.fast_path
         # blocks below which a transaction is served bank by bank (each block on its own bank)
-        self._few_blocks = min(FEW_BLOCKS, self.address_map.period_blocks) * dram.fast_path
+        self._tiles = Tiles(self, min(FEW_BLOCKS, amap.period_blocks) * dram.fast_path,
+                            cache=dram.fast_path)
+        self._vector = VectorPath(self)
+        self._interleave, self._period_blocks = amap.interleave_bytes, amap.period_blocks
 
-    def reserve(self, sp: Span, arrival: int, is_read: bool) -> Schedule:
-        st, ch_n, arr = self._state, self.preset.channels, float(arrival)
-        chans, bus_free, skip = sp.channels, st.bus_free, self.refresh.skip_one
-        lookahead = self.lookahead_cycles
-        start, epoch, ready = [arr] * ch_n, [0] * ch_n, [arr] * ch_n
-        for ch in chans:
+    def access(self, address: int, length: int, arrival: int, is_read: bool) -> AccessRecord:
+        """Serve a transaction of ``length > 0`` bytes: its record; servers, counters and
+        bandwidth windows are updated."""
+        first = address // self._interleave
+        if self._one_block and first == (address + length - 1) // self._interleave:
+            return access_one(self, address, length, first, arrival, is_read)
+        tile = self._tiles.get(address, length)
+        period = first // self._period_blocks
+        starts, ready = self._open(tile, float(arrival))
+        if tile.masks is None:
+            served = reserve_few(self, tile.shape, period, ready)
+        else:
+            served = self._vector.serve(tile, period, ready)
+        works = self._bus_work(tile)
+        ends = self._reserve_buses(tile, (starts, ready, works), served)
+        return self._account(tile, arrival, is_read, (starts, ends, works), served)
+
+    def _open(self, tile: Tile, arr: float) -> tuple[list[float], list[float]]:
+        """When each touched channel's bus could start the tile (parallel to
+        ``tile.channels``), and when each channel's other servers may start (over all
+        channels: the lookahead); rows a refresh closed are closed."""
+        st, skip = self._state, self.refresh.skip_one
+        bus_free, row_epoch, lookahead = st.bus_free, st.row_epoch, self.lookahead_cycles
+        starts, ready = [], [arr] * len(bus_free)
+        for ch in tile.channels:
             free = bus_free[ch]
-            start[ch], epoch[ch] = skip(max(free, arr))
+            start, epoch = skip(free if free > arr else arr)
+            starts.append(start)
+            if epoch != row_epoch[ch]:
+                st.enter_epoch(ch, epoch)
             # the controller prepares rows only for requests within its lookahead
-            ready[ch] = max(arr, free - lookahead)
-        if sp.last - sp.first < self._few_blocks:
-            head_kind, aux, misses, conflicts = reserve_few(self, sp, (start, epoch, ready))
-        else:
-            rows = self._classify(sp, epoch, chans)
-            aux = self._serve_servers(sp, rows, ready)
-            head_kind = [rows.kind_list[pos] for pos in sp.head_pos]
-            misses, conflicts = self._row_counts(rows)
-        end, done, busy = self._reserve_buses(sp, (start, ready, aux), head_kind, is_read)
-        hits = [b - m - k for b, m, k in zip(sp.bursts, misses, conflicts)]
-        return Schedule(chans, start, end, done, (hits, misses, conflicts), busy)
+            free -= lookahead
+            if free > arr:
+                ready[ch] = free
+        return starts, ready
 
-    def _reserve_buses(self, sp: Span, times: tuple[list[float], list[float], list[float]],
-                       head_kind: list[int], is_read: bool
-                       ) -> tuple[list[float], list[float], list[float]]:
-        """Each touched channel's data bus, once its other servers (``aux``) are known."""
-        st, c, ch_n, chans = self._state, self.cycles, self.preset.channels, sp.channels
-        start, ready, aux = times
-        switches = self._rank_switches(sp, chans)
-        bursts, bus_free, exact = sp.bursts, st.bus_free, self.refresh.advance_exact
-        prefix, t_burst, rtrs = self._first_prefix, c.burst, c.rtrs
-        end, busy = [0.0] * ch_n, [0.0] * ch_n
-        for ch in chans:
-            work = bursts[ch] * t_burst + switches[ch] * rtrs
-            end[ch] = bus_free[ch] = max(max(exact(start[ch], work), aux[ch]),
-                                         ready[ch] + prefix[head_kind[ch]] + work)
-            busy[ch] = work
-        if is_read:
-            tail = max(c.hit - t_burst, 0.0)
-            return end, [t + tail for t in end], busy
-        return end, end, busy
+    def _reserve_buses(self, tile: Tile, times: tuple[list[float], list[float], list[float]],
+                       served: tuple[list[int], list[float], list[int], list[int]]
+                       ) -> list[float]:
+        """Each touched channel's data bus, once its other servers (``aux``) are known:
+        when it is done (``times``: the bus start and work parallel to ``tile.channels``,
+        as the result is, and ready over all channels)."""
+        starts, ready, works = times
+        head_kind, aux, _, _ = served
+        bus_free, prefix, chans = self._state.bus_free, self._first_prefix, tile.channels
+        ends = self.refresh.advance_all(starts, works)
+        for i, (ch, end, work) in enumerate(zip(chans, ends, works)):
+            other = aux[ch]
+            if other > end:
+                end = other
+            other = ready[ch] + prefix[head_kind[ch]] + work
+            if other > end:
+                end = other
+            bus_free[ch] = ends[i] = end
+        return ends
 
-    def _row_counts(self, rows: _Rows) -> tuple[list[int], list[int]]:
-        """Misses and conflicts per channel: first blocks by kind, and later row crossings."""
-        ch_n = self.preset.channels
-        kinds = np.bincount(rows.first_kind + self._kind_key, minlength=3 * ch_n).tolist()
-        misses = kinds[1::3]
-        if isinstance(rows.conflicts, int):   # the same crossings in every used bank
-            d, used = rows.conflicts, rows.used_per_channel
-            return misses, [k + d * n for k, n in zip(kinds[2::3], used)]
-        crossings = np.bincount(self.address_map.layout.channel, rows.conflicts, ch_n).tolist()
-        return misses, [k + int(x) for k, x in zip(kinds[2::3], crossings)]
+    def _bus_work(self, tile: Tile) -> list[float]:
+        """Each touched channel's data-bus work: its bursts, and its rank switches (into
+        the first block, and within the tile)."""
+        if tile.ranks is None:        # one rank: no switch
+            return tile.bus_work
+        last_rank, rtrs, works = self._state.last_rank, self.cycles.rtrs, []
+        for ch, work, (first, within, last) in zip(tile.channels, tile.bus_work, tile.ranks):
+            previous = last_rank[ch]
+            works.append(work + ((previous >= 0 and first != previous) + within) * rtrs)
+            last_rank[ch] = last
+        return works
 
-    def access_one(self, address: int, length: int, first: int, arrival: int,
-                   is_read: bool) -> AccessRecord:
-        """One block (the common small case): the banked model in plain Python."""
-        return access_one(self, address, length, first, arrival, is_read)
-
-    def _classify(self, sp: Span, epoch: list[int], chans: list[int]) -> _Rows:
-        """Row hits, misses and conflicts of every bank the transaction touches.
-
-        A bank's blocks are one per grid row (period), in address order, and a
-        grid row has one DRAM row number: the bank's first block meets the row
-        left open (unless a refresh closed it since), and each later one
-        conflicts exactly when it crosses into the next DRAM row.
-        """
-        st = self._state
-        shape = self._shapes.get(sp.first_pos, sp.last_pos, sp.periods)
-        blocks = sp.periods - shape.edges
-        row_first, row_last = self._grid_rows(sp, shape.first_period, shape.after_last)
-        # channels almost always share their refresh epoch: then one number serves all banks
-        epochs = {epoch[ch] for ch in chans}
-        bank_epoch = (epochs.pop() if len(epochs) == 1
-                      else np.array(epoch)[self.address_map.layout.channel])
-        open_now = np.where(st.row_epoch == bank_epoch, st.open_row, -1)
-        # 0 hit, 1 miss (closed), 2 conflict; arithmetic, as np.where is costly on small arrays
-        used = shape.used
-        if shape.all_used:
-            kind = (open_now != row_first) * (1 + (open_now >= 0))
-            st.open_row[:], st.row_epoch[:] = row_last, bank_epoch
-        else:
-            kind = (used & (open_now != row_first)) * (1 + (open_now >= 0))
-            np.copyto(st.open_row, row_last, where=used)
-            np.copyto(st.row_epoch, bank_epoch, where=used)
-        uniform = shape.all_used and isinstance(row_first, int) and isinstance(row_last, int)
-        conflicts = row_last - row_first if uniform else used * (row_last - row_first)
-        return _Rows(kind, kind.tolist(), (kind > 0) + conflicts, conflicts, blocks,
-                     shape.used_per_channel)
-
-    def _grid_rows(self, sp: Span, first_period: np.ndarray,
-                   after_last: np.ndarray) -> tuple[Any, Any]:
-        """DRAM row of each bank's first and last block: one number where all banks agree."""
-        per_row, top = self.address_map.blocks_per_row, sp.period + sp.periods - 1
-        row_first = (sp.period // per_row if sp.period // per_row == (sp.period + 1) // per_row
-                     else (sp.period + first_period) // per_row)
-        row_last = (top // per_row if top // per_row == (top - 1) // per_row
-                    else (top - after_last) // per_row)
-        return row_first, row_last
-
-    def _serve_servers(self, sp: Span, rows: _Rows, ready: list[float]) -> list[float]:
-        """Per channel: when the ranks, bank groups and banks finish their share."""
-        c, st, lay, ch_n = self.cycles, self._state, self.address_map.layout, self.preset.channels
-        acts = rows.activations
-        plain, activating = self._group_work
-        group_work = (rows.blocks - acts) * plain + acts * activating
-        self._partial_block_group_work(sp, rows, group_work)
-        ranks, groups, _ = st.sizes
-        work = np.concatenate((np.bincount(lay.rank, acts, ranks) * c.act_window,
-                               np.bincount(lay.group, group_work, groups), acts * c.rc))
-        used = work > 0
-        # servers are keyed ``... * channels + channel``: a row of ``channels`` per server
-        start = np.maximum(st.free.reshape(-1, ch_n), np.array(ready)).reshape(-1)
-        finish = self.refresh.advance(start, work)
-        np.copyto(st.free, finish, where=used)
-        bound = np.where(used, finish - self._server_unit + c.burst, 0.0)
-        return bound.reshape(-1, ch_n).max(axis=0, initial=0.0).tolist()
+    def _account(self, tile: Tile, arrival: int, is_read: bool,
+                 times: tuple[list[float], list[float], list[float]],
+                 served: tuple[list[int], list[float], list[int], list[int]]) -> AccessRecord:
+        """Counters and windows of the touched channels, and the record (``times``: the
+        bus start, end and work, parallel to ``tile.channels``)."""
+        starts, ends, works = times
+        _, _, misses, conflicts = served
+        chans = tile.channels
+        if len(chans) < len(misses):        # the counts of the touched channels
+            misses, conflicts = [misses[ch] for ch in chans], [conflicts[ch] for ch in chans]
+        self._counters.add(chans, tile.nbytes, is_read, (tile.bursts, misses, conflicts),
+                           starts, arrival, works)
+        self._windows.add(chans, starts, ends, tile.nbytes)
+        dones = [end + self._read_tail for end in ends] if is_read else ends
+        done = max(dones)
+        critical = chans[len(dones) - 1 - dones[::-1].index(done)]   # the highest on a tie
+        done_cycle, missed, conflicted = round(done), sum(misses), sum(conflicts)
+        return AccessRecord(arrival, round(min(starts)), round(max(ends)),
+                            done_cycle if done_cycle > arrival else arrival,
+                            round(max(starts) - arrival), len(chans),
+                            tile.total_bursts - missed - conflicted, missed, conflicted, critical)
 
     def partial_block(self, bursts: int, activates: bool) -> float:
         """Group work of a block of ``bursts`` minus that of a full block (the first and
@@ -281,32 +205,3 @@ class BankedModel:
         c = self.cycles
         return (max(bursts * c.ccd_l, activates * c.rrd_l)
                 - max(self._full_bursts * c.ccd_l, activates * c.rrd_l))
-
-    def _partial_block_group_work(self, sp: Span, rows: _Rows, group_work: np.ndarray) -> None:
-        """Correct the group work of the first and last blocks, which may be partial."""
-        full, kind = self._full_bursts, rows.kind_list
-        if sp.head_bursts != full:
-            pos, act = sp.first_pos, kind[sp.first_pos] > 0
-            group_work[pos] += self.partial_block(sp.head_bursts, act)
-        if sp.last > sp.first and sp.tail_bursts != full:
-            pos = sp.last_pos
-            if rows.blocks[pos] == 1:   # the bank's only block
-                act = kind[pos] > 0
-            else:
-                act = (sp.period + sp.periods - 1) % self.address_map.blocks_per_row == 0
-            group_work[pos] += self.partial_block(sp.tail_bursts, act)
-
-    def _rank_switches(self, sp: Span, chans: list[int]) -> list[int]:
-        """Rank switches on each touched channel's bus (into the first block, and within)."""
-        st, amap = self._state, self.address_map
-        per_rank = amap.bank_groups * amap.banks_per_group
-        first_local, last_local = sp.first_local, sp.last_local
-        switches = [0] * amap.channels
-        for ch in chans:
-            first, last = first_local[ch] // per_rank, last_local[ch] // per_rank
-            previous = st.last_rank[ch]
-            switches[ch] = (previous >= 0 and first % amap.ranks != previous) + (
-                last - first if amap.ranks > 1 else 0)
-            st.last_rank[ch] = last % amap.ranks
-        return switches
-

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -114,24 +114,31 @@ class ChannelCounters:
         self.queue_total, self.queue_max = [0.0] * channels, [0.0] * channels
         self.busy = [0.0] * channels
 
-    def add(self, channels: list[int], nbytes: list[int], is_read: bool, counts: tuple,
-            wait_cycles: list[float], busy_cycles: list[float]) -> None:
+    def add(self, channels: Sequence[int], nbytes: Sequence[int], is_read: bool,
+            counts: tuple[Sequence[int], Sequence[int], Sequence[int]],
+            start_cycles: Sequence[float], arrival: int, busy_cycles: Sequence[float]) -> None:
         """Count one transaction's sub-requests on ``channels``.
 
-        ``nbytes``, ``counts`` (hits, misses, conflicts), ``wait_cycles`` and
-        ``busy_cycles`` are lists indexed by channel; only ``channels`` are read.
+        ``nbytes``, ``counts`` (bursts, misses, conflicts: the rest of the bursts are
+        hits), ``start_cycles`` (the wait is from ``arrival``) and ``busy_cycles`` are
+        parallel to ``channels``.
         """
         moved = self.bytes_read if is_read else self.bytes_written
-        hits, misses, conflicts = counts
-        for ch in channels:
-            moved[ch] += nbytes[ch]
-            self.requests[ch] += 1
-            self.row_hits[ch] += hits[ch]
-            self.row_misses[ch] += misses[ch]
-            self.row_conflicts[ch] += conflicts[ch]
-            self.queue_total[ch] += wait_cycles[ch]
-            self.queue_max[ch] = max(self.queue_max[ch], wait_cycles[ch])
-            self.busy[ch] += busy_cycles[ch]
+        requests, row_hits, row_misses = self.requests, self.row_hits, self.row_misses
+        row_conflicts, queue_total, queue_max, busy = (self.row_conflicts, self.queue_total,
+                                                       self.queue_max, self.busy)
+        for ch, n, bursts, misses, conflicts, start, work in zip(channels, nbytes, *counts,
+                                                                 start_cycles, busy_cycles):
+            moved[ch] += n
+            requests[ch] += 1
+            row_hits[ch] += bursts - misses - conflicts
+            row_misses[ch] += misses
+            row_conflicts[ch] += conflicts
+            wait = start - arrival
+            queue_total[ch] += wait
+            if wait > queue_max[ch]:
+                queue_max[ch] = wait
+            busy[ch] += work
 
     def add_one(self, ch: int, nbytes: int, is_read: bool, counts: tuple,
                 wait_cycles: float, busy_cycles: float) -> None:
@@ -142,7 +149,8 @@ class ChannelCounters:
         self.row_misses[ch] += counts[1]
         self.row_conflicts[ch] += counts[2]
         self.queue_total[ch] += wait_cycles
-        self.queue_max[ch] = max(self.queue_max[ch], wait_cycles)
+        if wait_cycles > self.queue_max[ch]:
+            self.queue_max[ch] = wait_cycles
         self.busy[ch] += busy_cycles
 
     def snapshot(self, refreshes: int) -> list[ChannelStats]:
@@ -177,16 +185,12 @@ class WindowedBytes:
 
     def add(self, channels: list[int], start: list[float], end: list[float],
             nbytes: list[int]) -> None:
-        """Record transfers of ``nbytes`` over [start, end] on ``channels``.
-
-        ``start``, ``end`` and ``nbytes`` are indexed by channel (all channels);
-        only ``channels`` are read.
-        """
+        """Record transfers of ``nbytes`` over [start, end] on ``channels`` (parallel lists)."""
         pending_ch, pending_start, pending_end, pending_bytes = self._pending
         pending_ch += channels
-        pending_start += [start[ch] for ch in channels]
-        pending_end += [end[ch] for ch in channels]
-        pending_bytes += [nbytes[ch] for ch in channels]
+        pending_start += start
+        pending_end += end
+        pending_bytes += nbytes
         self._pending_spans += len(self.counts)
         if self._pending_spans >= PENDING_SPANS:
             self.flush()
@@ -222,8 +226,11 @@ class WindowedBytes:
         overlap = np.minimum((window + 1) * float(w), e) - np.maximum(window * float(w), s)
         share = np.where(single[span], nbytes[span],
                          nbytes[span] * overlap / np.where(single[span], 1.0, e - s))
-        flat = channel[span] * self.counts.shape[1] + window
-        self.counts += np.bincount(flat, share, self.counts.size).reshape(self.counts.shape)
+        # only the windows these transfers reach (the others would only gain zeros)
+        low, count = int(window.min()), int(window.max() - window.min()) + 1
+        flat = channel[span] * count + (window - low)
+        self.counts[:, low:low + count] += np.bincount(flat, share, len(self.counts) * count
+                                                       ).reshape(len(self.counts), count)
 
     def _coarsen(self) -> None:
         pairs = self.counts.reshape(len(self.counts), -1, 2).sum(axis=2)
@@ -281,6 +288,7 @@ class RefreshClock:
     def __init__(self, period_cycles: float, busy_cycles: float) -> None:
         self.period = period_cycles
         self.busy = busy_cycles
+        self._busy = np.array(busy_cycles)   # an array operand costs numpy less than a float
 
     def epoch(self, t: float) -> int:
         """Refreshes begun by time t (each one closes every row)."""
@@ -288,63 +296,82 @@ class RefreshClock:
 
     def skip_one(self, t: float) -> tuple[float, int]:
         """``advance(t, 0)`` (a time inside a refresh moves to its end) and its epoch."""
-        if self.busy <= 0:
+        busy, period = self.busy, self.period
+        if busy <= 0:
             return t, 0
-        u = t + self.busy
-        start = max(u, u // self.period * self.period + self.busy) - self.busy
+        u = t + busy
+        end = u // period * period + busy     # of the window this period begins with
+        start = (end if end > u else u) - busy
         # the epoch of the moved time, as ``epoch`` computes it (same rounding)
-        return start, int((start + self.busy) // self.period)
+        return start, int((start + busy) // period)
 
-    def _spill(self, start: float, work: float) -> tuple[float, float, int] | float:
-        """The finish time when no refresh intervenes, else (k, spill, periods) for the
-        callers to sum in their own order."""
-        period, busy = self.period, self.busy
+    def advance_exact(self, start: float, work: float, one_block: bool = False) -> float:
+        """``advance`` for one server in plain Python, rounding exactly as ``advance``.
+
+        ``one_block``: sum a refresh skip in the order the one-block path always has
+        (both orders are kept so that each path keeps its results).
+        """
+        busy = self.busy
+        if busy <= 0:
+            return start + work
+        period = self.period
         u = start + busy
         k = u // period
-        u = max(u, k * period + busy)
+        end = k * period + busy
+        if end > u:        # a start inside a window waits for its end
+            u = end
         spill = work - ((k + 1) * period - u)
         if spill <= 0:
             return u + work - busy
-        return k, spill, max(math.ceil(spill / (period - busy)) - 1, 0)
-
-    def advance_exact(self, start: float, work: float) -> float:
-        """``advance`` for one server in plain Python, rounding exactly as ``advance``.
-
-        (``advance_one``, used for one-block transactions, sums a refresh skip in
-        another order; both are kept so that each path keeps its results.)
-        """
-        if self.busy <= 0:
-            return start + work
-        spilled = self._spill(start, work)
-        if not isinstance(spilled, tuple):
-            return spilled
-        k, spill, periods = spilled
-        period, busy = self.period, self.busy
+        periods = max(math.ceil(spill / (period - busy)) - 1, 0)
+        if one_block:
+            return (k + 1) * period + periods * period + spill - periods * (period - busy)
         return (k + 1) * period + busy + periods * period + spill - periods * (period - busy) - busy
 
     def advance_one(self, start: float, work: float) -> float:
         """``advance`` for one server, in plain Python (the common, small case)."""
-        if self.busy <= 0:
-            return start + work
-        spilled = self._spill(start, work)
-        if not isinstance(spilled, tuple):
-            return spilled
-        k, spill, periods = spilled
-        period, busy = self.period, self.busy
-        return (k + 1) * period + periods * period + spill - periods * (period - busy)
+        return self.advance_exact(start, work, True)
 
-    def advance(self, start: np.ndarray | float, work: np.ndarray | float) -> np.ndarray:
-        """End of ``work`` cycles of service begun at ``start``, skipping refreshes."""
-        start, work = np.asarray(start, dtype=float), np.asarray(work, dtype=float)
-        if self.busy <= 0:
-            return start + work
-        period, busy = self.period, self.busy
+    def clear(self, earliest: float, latest: float, work: float) -> bool:
+        """Whether service begun at any time in [earliest, latest] ends, after at most
+        ``work`` cycles, before the next refresh, none beginning inside one. Then
+        ``advance`` is ``start + busy + work - busy`` (rounded in that order): floor
+        division is monotone, so the earliest and the latest start share their period."""
+        busy, period = self.busy, self.period
+        if busy <= 0:
+            return True
+        first, last = earliest + busy, latest + busy
+        k = first // period
+        return last // period == k and first >= k * period + busy and \
+            work <= (k + 1) * period - last
+
+    def advance_all(self, starts: list[float], works: list[float]) -> list[float]:
+        """``advance_exact`` of each (start, work) pair."""
+        busy = self.busy
+        if self.clear(min(starts), max(starts), max(works)):
+            return [start + busy + work - busy for start, work in zip(starts, works)]
+        return [self.advance_exact(start, work) for start, work in zip(starts, works)]
+
+    def advance(self, start: np.ndarray, work: np.ndarray, earliest: float | None = None,
+                work_max: float | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """End of ``work`` cycles of service begun at ``start``, skipping refreshes;
+        ``earliest``, if given, is no later than any start, and ``work_max`` is
+        ``work.max()``. ``out``, if given, receives the result (it may be ``start``)."""
+        busy, period = self.busy, self.period
+        if busy <= 0:
+            return np.add(start, work, out=out)
+        if self.clear(float(start.min()) if earliest is None else earliest, float(start.max()),
+                      float(work.max()) if work_max is None else work_max):
+            u = np.add(start, self._busy, out=out)     # as below, where k is one number
+            u += work
+            u -= self._busy
+            return u
         u = start + busy                       # in u, windows are [k*P, k*P + R)
-        k = u // period                        # floor division as Python's, as advance_one
+        k = u // period                        # floor division as Python's, as advance_exact
         u = np.maximum(u, k * period + busy)   # a start inside a window waits for its end
         spill = work - ((k + 1) * period - u)
-        if spill.max() <= 0:                   # the common case: no refresh to skip
-            return u + work - busy
+        if spill.max() <= 0:                   # no refresh to skip
+            return np.subtract(u + work, busy, out=out)
         periods = np.maximum(np.ceil(spill / (period - busy)) - 1, 0)
         late = (k + 1) * period + busy + periods * period + spill - periods * (period - busy)
-        return np.where(spill <= 0, u + work, late) - busy
+        return np.subtract(np.where(spill <= 0, u + work, late), busy, out=out)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import simpy
 from hypothesis import given, settings, strategies as st
 
+from memory.address_map import AddressMap
 from memory.dram import Dram
 from memory.dram_bandwidth import BandwidthModel
 from memory.dram_banked import BankedModel
@@ -87,6 +88,11 @@ def test_banked_scalar_path_equals_vector_path(txns, preset):
 def test_banked_plain_python_paths_equal_the_vector_path_to_the_last_bit(txns, preset):
     """Tiles of a few blocks are served bank by bank in Python: the records, the statistics,
     the bandwidth windows and every server's float free time must equal the vector path's."""
+    assert_fast_equals_slow(txns, preset)
+
+
+def assert_fast_equals_slow(txns, preset) -> None:
+    """Served with every fast path and cache, and with none: the same to the last bit."""
     fast = Dram(simpy.Environment(), "d", preset, 1000.0, "banked")
     slow = Dram(simpy.Environment(), "d", preset, 1000.0, "banked", fast_path=False)
     assert serve(fast, txns) == serve(slow, txns)
@@ -95,3 +101,19 @@ def test_banked_plain_python_paths_equal_the_vector_path_to_the_last_bit(txns, p
     assert fast._state.free.tolist() == slow._state.free.tolist()
     assert fast._state.bus_free == slow._state.bus_free
     assert fast._state.open_row.tolist() == slow._state.open_row.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=st.lists(st.tuples(st.integers(0, 1 << 15), st.integers(257, 1 << 16)),
+                       min_size=1, max_size=4),
+       txns=st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.integers(0, 80),
+                               st.integers(0, 600)), min_size=1, max_size=40),
+       preset=presets)
+def test_banked_kept_tiles_and_outcomes_equal_fresh_ones(shapes, txns, preset):
+    """The vector path keeps what it derives per tile shape and per row outcome: a few
+    shapes served at many places (so that shapes, and their rows' outcomes, repeat) must
+    give what the path that keeps nothing gives, to the last bit."""
+    period_bytes = AddressMap.for_preset(preset).period_blocks * 256
+    assert_fast_equals_slow([(is_read, offset + place * period_bytes, length, delay)
+                             for is_read, which, place, delay in txns
+                             for offset, length in [shapes[which % len(shapes)]]], preset)
