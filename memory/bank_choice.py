@@ -26,7 +26,13 @@ streaming traffic; this keeps the same choice with a handful of look-ups:
 Every bank looked at gets its exact clock, and a class or waiting bank is
 skipped only when a lower bound proves it cannot win or tie with an earlier
 bank, so the choice is the full scan's. Keys are ``order << BANK_BITS | bank``
-so that comparing keys compares waiting order.
+so that comparing keys compares waiting order, and waiting entries are
+``own bound << KEY_BITS | key``, so that they sort by bound, then key.
+
+A served bank is filed anew at once, with the floors of the decision that served
+it (they rise slowly); a bank whose class and ready list do not change is not
+moved. Where a bank is filed decides only how soon it is looked at, never its
+clock: every bank looked at is valued in full.
 """
 
 from __future__ import annotations
@@ -35,10 +41,12 @@ from bisect import bisect_left, insort
 
 BANK_BITS = 8               # bank numbers below 256 per channel
 BANK_MASK = (1 << BANK_BITS) - 1
+KEY_BITS = 48               # waiting order below 2 ** 40
+KEY_MASK = (1 << KEY_BITS) - 1
 FAR = 1 << 62
 NEVER = -(1 << 40)          # "long ago": a clock before any command
 # fields of a bank's part (one tuple per busy bank)
-ENTRY, HIT, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(7)
+ENTRY, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(6)
 
 
 class BankChoice:
@@ -60,13 +68,11 @@ class BankChoice:
         # (it lacks the ACT limits), so that miss classes are more often ruled out unseen
         self.classes = [(c, self.ready[c]) for hit in (2, 0) for r in range(t.ranks)
                         for c in (4 * r + hit, 4 * r + hit + 1)]
-        self.waiting: list[tuple[int, int]] = []         # (own bound, key), ascending
+        self.waiting: list[int] = []            # own bound << KEY_BITS | key, ascending
         self.dirty: set[int] = set()            # banks whose part must be recomputed
         self.floor = [0] * (4 * t.ranks)        # per class, at this decision
         self.rank_act = [self._rank_act(r) for r in range(t.ranks)]
-        # per rank, what the class floors are computed from (the lists, updated in place)
-        self.rank_terms = [(r, 4 * r, self.rank_act, self.last_write_rank)
-                           for r in range(t.ranks)]
+        self.rank_classes = [(r, 4 * r) for r in range(t.ranks)]
         self.epoch_now, self.epoch_lo, self.epoch_hi = [0] * t.ranks, [0] * t.ranks, [0] * t.ranks
         self._new_epochs(0)                     # sets epoch_lo, epoch_hi, epoch_check
         # constant parts of the bus limits
@@ -88,36 +94,42 @@ class BankChoice:
 
     # -- keeping the structures ----------------------------------------------------------
 
-    def _unplace(self, bank: int) -> None:
-        home, key = self.home[bank], self.key[bank]
+    def _unplace(self, bank: int, home: int) -> None:
+        """Take ``bank`` out of its ready list (``home`` its class) or the waiting list."""
         if home >= 0:
             keys = self.ready[home]
-            del keys[bisect_left(keys, key)]
+            del keys[bisect_left(keys, self.key[bank])]
         elif home == -1:
-            item = (self.part[bank][BOUND], key)
-            del self.waiting[bisect_left(self.waiting, item)]
-        self.home[bank] = -2
+            waiting = self.waiting
+            del waiting[bisect_left(waiting, self.part[bank][BOUND] << KEY_BITS | self.key[bank])]
 
     def _drop(self, bank: int) -> None:
         """``bank``'s queue is empty: it leaves the choice."""
-        self._unplace(bank)
+        self._unplace(bank, self.home[bank])
+        self.home[bank] = -2
         self.part[bank] = None
-        self.dirty.discard(bank)
 
-    def _place_dirty(self, now: int) -> None:
+    def _refile(self, bank: int, queue: list) -> None:
+        """Recompute ``bank``'s part and file it: ready in its class if its own bound is
+        within the class floor, else waiting; a bank that stays in its ready list stays put."""
+        part, home = self._part(bank, queue), self.home[bank]
+        cls, bound = part[CLASS], part[BOUND]
+        if bound <= self.floor[cls]:
+            if home != cls:
+                self._unplace(bank, home)
+                insort(self.ready[cls], self.key[bank])
+                self.home[bank] = cls
+        else:
+            self._unplace(bank, home)
+            insort(self.waiting, bound << KEY_BITS | self.key[bank])
+            self.home[bank] = -1
+        self.part[bank] = part
+
+    def _place_dirty(self) -> None:
         """Recompute the part of every bank that changed and file it as ready or waiting."""
-        home, key, floor, cmdq = self.home, self.key, self.floor, self.cmdq
+        cmdq = self.cmdq
         for bank in self.dirty:
-            if home[bank] != -2:
-                self._unplace(bank)
-            part = self.part[bank] = self._part(bank, cmdq[bank], now)
-            cls = part[CLASS]
-            if part[BOUND] <= floor[cls]:
-                insort(self.ready[cls], key[bank])
-                home[bank] = cls
-            else:
-                insort(self.waiting, (part[BOUND], key[bank]))
-                home[bank] = -1
+            self._refile(bank, cmdq[bank])
         self.dirty.clear()
 
     def _new_epochs(self, now: int) -> None:
@@ -136,9 +148,9 @@ class BankChoice:
 
     # -- one bank ---------------------------------------------------------------------------
 
-    def _part(self, bank: int, queue: list, now: int) -> tuple:
-        """(request, row hit, own bound as a column clock, kind 0 hit / 1 closed / 2 other
-        row open, first clock of the next refresh epoch, may jump to a hit, class)."""
+    def _part(self, bank: int, queue: list) -> tuple:
+        """(request, own bound as a column clock, kind 0 row hit / 1 closed / 2 other row
+        open, first clock of the next refresh epoch, may jump to a hit, class)."""
         t, rank = self.t, self.rank_of[bank]
         entry, row, eligible = queue[0], self.open_row[bank], False
         if row >= 0 and self.row_epoch[bank] == self.epoch_now[rank] and entry[1] != row \
@@ -161,11 +173,11 @@ class BankChoice:
         if self.row_epoch[bank] == epoch and row >= 0:
             if row == entry[1]:
                 bound = ready if ready > self.col_ready[bank] else self.col_ready[bank]
-                return entry, True, bound, 0, limit, eligible, 4 * rank + 2 + entry[2]
+                return entry, bound, 0, limit, eligible, 4 * rank + 2 + entry[2]
             bound = ready if ready > self.pre_ready[bank] else self.pre_ready[bank]
-            return entry, False, bound + self.pre_act, 2, limit, eligible, 4 * rank + entry[2]
+            return entry, bound + self.pre_act, 2, limit, eligible, 4 * rank + entry[2]
         bound = ready if ready > self.act_ready[bank] else self.act_ready[bank]
-        return entry, False, bound + t.rcd, 1, limit, eligible, 4 * rank + entry[2]
+        return entry, bound + t.rcd, 1, limit, eligible, 4 * rank + entry[2]
 
     # -- the decision -------------------------------------------------------------------------
 
@@ -174,41 +186,38 @@ class BankChoice:
         if now >= self.epoch_check:
             self._new_epochs(now)
         if len(self.cmdq) == 1:         # one busy bank (streams): no comparison to make
-            return self._lone(now)
+            return self._lone()
         # the floor of every class at this decision: rank-wide bus and ACT limits
         last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
         after_read = self.last_read + self.read_to_write
-        for rank, c, act, after_write in self.rank_terms:
+        rank_wtr, rank_act = self.rank_wtr, self.rank_act
+        for rank, c in self.rank_classes:
             base = last + (self.col_other if rank == last_rank else self.burst_rtrs)
             write = after_read if after_read > base else base
-            read = after_write[rank] + self.write_to_read_s
+            read = rank_wtr[rank]
             if read < base:
                 read = base
-            act = act[rank]
+            act = rank_act[rank]
             floor[c] = read if read > act else act
             floor[c + 1] = write if write > act else act
             floor[c + 2] = read
             floor[c + 3] = write
         if self.dirty:
-            self._place_dirty(now)
+            self._place_dirty()
         best, best_key = self._best_ready()
-        if self.waiting and self.waiting[0][0] <= best:
+        if self.waiting and self.waiting[0] >> KEY_BITS <= best:
             best, best_key = self._best_waiting(best, best_key)
         return best_key & BANK_MASK, best
 
-    def _lone(self, now: int) -> tuple[int, int]:
+    def _lone(self) -> tuple[int, int]:
         """The only busy bank and its column clock; a new part waits (filed by bound)."""
         bank = next(iter(self.cmdq))
         if self.dirty:                  # only this bank can be dirty
-            self._unplace(bank)
-            part = self.part[bank] = self._part(bank, self.cmdq[bank], now)
-            insort(self.waiting, (part[BOUND], self.key[bank]))
-            self.home[bank] = -1
-            self.dirty.clear()
+            self._place_dirty()
         part, rank, group = self.part[bank], self.rank_of[bank], self.group_of[bank]
         value = self._bus_ready(rank, group, part[ENTRY][2])
-        if not part[HIT]:
-            value = max(value, self.rank_act[rank], self.act_group[group] + self.group_act)
+        if part[KIND]:
+            value = max(value, self.rank_act[rank], self.group_rrd[group])
         return bank, part[BOUND] if part[BOUND] > value else value
 
     def _best_ready(self) -> tuple[int, int]:
@@ -218,6 +227,7 @@ class BankChoice:
         best = best_key = FAR
         part_of, group_of, floor = self.part, self.group_of, self.floor
         hot, same = self.last_col_group, self.last_col + self.col_same
+        wtr, rrd = self.group_wtr, self.group_rrd
         for cls, keys in self.classes:
             if not keys or floor[cls] > best:
                 continue
@@ -225,14 +235,16 @@ class BankChoice:
             for key in keys:
                 if low == best and key > best_key:
                     break               # the rest are later and at best tie
-                part, group = part_of[key & BANK_MASK], group_of[key & BANK_MASK]
-                clock = part[BOUND] if part[BOUND] > low else low
+                bank = key & BANK_MASK
+                clock, group = part_of[bank][BOUND], group_of[bank]
+                if clock < low:
+                    clock = low
                 if group == hot and same > clock:
                     clock = same
-                if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > clock:
-                    clock = self.last_write_group[group] + self.write_to_read_l
-                if not cls & 2 and self.act_group[group] + self.group_act > clock:
-                    clock = self.act_group[group] + self.group_act
+                if not cls & 1 and wtr[group] > clock:
+                    clock = wtr[group]
+                if not cls & 2 and rrd[group] > clock:
+                    clock = rrd[group]
                 if clock < best or (clock == best and key < best_key):
                     best, best_key = clock, key
                 if clock == low:
@@ -244,24 +256,27 @@ class BankChoice:
         their class floor become ready."""
         ready, floor = [], self.floor
         hot, same = self.last_col_group, self.last_col + self.col_same
-        for bound, key in self.waiting:     # a bank's clock as in ``_best_ready``
+        wtr, rrd = self.group_wtr, self.group_rrd
+        for item in self.waiting:           # a bank's clock as in ``_best_ready``
+            bound = item >> KEY_BITS
             if bound > best:
                 break
-            bank = key & BANK_MASK
+            bank, key = item & BANK_MASK, item & KEY_MASK
             cls, group = self.part[bank][CLASS], self.group_of[bank]
             clock = bound if bound > floor[cls] else floor[cls]
             if group == hot and same > clock:
                 clock = same
-            if not cls & 1 and self.last_write_group[group] + self.write_to_read_l > clock:
-                clock = self.last_write_group[group] + self.write_to_read_l
-            if not cls & 2 and self.act_group[group] + self.group_act > clock:
-                clock = self.act_group[group] + self.group_act
+            if not cls & 1 and wtr[group] > clock:
+                clock = wtr[group]
+            if not cls & 2 and rrd[group] > clock:
+                clock = rrd[group]
             if clock < best or (clock == best and key < best_key):
                 best, best_key = clock, key
             if bound <= floor[cls]:
-                ready.append(bank)
-        for bank in ready:
-            self._unplace(bank)
+                ready.append(item)
+        for item in ready:
+            del self.waiting[bisect_left(self.waiting, item)]
+            bank = item & BANK_MASK
             cls = self.part[bank][CLASS]
             insort(self.ready[cls], self.key[bank])
             self.home[bank] = cls
