@@ -11,7 +11,10 @@ completion.
 
 Address decoding is vectorised over the whole stream; the controllers then
 take one decision per request (``memory/controller.py``), and while the offer
-is blocked the clock jumps straight to the blocking channel's next decision.
+is blocked the clock jumps straight to the blocking channel's next decision. A
+channel takes its decisions up to the clock only when a request is offered to
+it (and at the end): until then nothing it could see has changed, so they are
+the same decisions, without polling every channel at every step.
 """
 
 from __future__ import annotations
@@ -61,29 +64,29 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
     accept, done = [0] * n, [0] * n
     clock = i = 0
     while i < n:
-        for c in ctrls:
+        limit = min(i + max_issue, n)
+        while i < limit and due[i] <= clock:
+            c, w = ctrls[chan[i]], write[i]
             if c.now <= clock:              # else its next decision is still ahead
-                c.advance(clock, done)
-        offered = 0
-        while offered < max_issue and i < n and due[i] <= clock:
-            c = ctrls[chan[i]]
-            if c.queued[write[i]] >= c.depth[write[i]]:     # what c.accepts tells, inline
+                c.advance(clock, done)      # (a channel is brought up to the clock only
+            if c.queued[w] >= c.depth[w]:   # when offered to); what c.accepts tells, inline
                 break
-            c.offer(i, bank[i], row[i], write[i], clock)
+            c.offer(i, bank[i], row[i], w, clock)
             accept[i] = clock
-            if write[i]:
+            if w:
                 done[i] = clock + 1
             i += 1
-            offered += 1
         if i >= n:
             break
-        if offered == max_issue:
+        if i == limit:                      # max_issue offered
             clock += 1
         elif due[i] > clock:                # the next request is not due yet
             clock = due[i]
         else:                               # blocked: wait for the channel's next decision
-            clock = max(clock + 1, ctrls[chan[i]].now)
-    for c in ctrls:
+            clock = max(clock + 1, c.now)
+    for c in ctrls:                         # every channel up to the last offer's clock
+        if c.now <= clock:
+            c.advance(clock, done)
         c.end_of_stream()
         c.advance(1 << 62, done)
     return _result(timing, amap.channels, request_bytes, write, accept, done, ctrls)
