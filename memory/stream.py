@@ -62,28 +62,22 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
     write = np.asarray(is_write, dtype=bool).tolist()
     due = [0] * n if issue is None else np.asarray(issue, dtype=np.int64).tolist()
     accept, done = [0] * n, [0] * n
-    clock = i = 0
-    while i < n:
-        limit = min(i + max_issue, n)
-        while i < limit and due[i] <= clock:
-            c, w = ctrls[chan[i]], write[i]
-            if c.now <= clock:              # else its next decision is still ahead
-                c.advance(clock, done)      # (a channel is brought up to the clock only
-            if c.queued[w] >= c.depth[w]:   # when offered to); what c.accepts tells, inline
-                break
-            c.offer(i, bank[i], row[i], w, clock)
-            accept[i] = clock
-            if w:
-                done[i] = clock + 1
-            i += 1
-        if i >= n:
-            break
-        if i == limit:                      # max_issue offered
-            clock += 1
-        elif due[i] > clock:                # the next request is not due yet
-            clock = due[i]
-        else:                               # blocked: wait for the channel's next decision
-            clock = max(clock + 1, c.now)
+    clock = issued = 0                      # issued: requests offered at this clock
+    for i in range(n):
+        c, w = ctrls[chan[i]], write[i]
+        if issued == max_issue:             # this clock's offers are used up
+            clock, issued = clock + 1, 0
+        if due[i] > clock:                  # not due yet
+            clock, issued = due[i], 0
+        if c.now <= clock:                  # else its next decision is still ahead (a
+            c.advance(clock, done)          # channel is brought up to the clock only
+        while not c.offer(i, bank[i], row[i], w, clock):    # when offered to)
+            clock, issued = max(clock + 1, c.now), 0    # blocked: its next decision
+            c.advance(clock, done)
+        accept[i] = clock
+        if w:
+            done[i] = clock + 1
+        issued += 1
     for c in ctrls:                         # every channel up to the last offer's clock
         if c.now <= clock:
             c.advance(clock, done)
