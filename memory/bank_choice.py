@@ -66,13 +66,18 @@ class BankChoice:
         self.ready = [[] for _ in range(4 * t.ranks)]    # per class: keys, ascending
         # the order classes are looked at: row hits first, as their floor is the lower
         # (it lacks the ACT limits), so that miss classes are more often ruled out unseen
-        self.classes = [(c, self.ready[c]) for hit in (2, 0) for r in range(t.ranks)
-                        for c in (4 * r + hit, 4 * r + hit + 1)]
+        # and per class, its bank-group limit per group as a column clock: tWTR_L for a
+        # read, tRRD_L for an ACT (the lists the issue keeps)
+        self.class_extra = [(self.group_wtr_rrd, self.group_rrd, self.group_wtr,
+                             [NEVER] * len(self.group_rrd))[c & 3] for c in range(4 * t.ranks)]
+        self.classes = [(c, self.ready[c], self.class_extra[c]) for hit in (2, 0)
+                        for r in range(t.ranks) for c in (4 * r + hit, 4 * r + hit + 1)]
         self.waiting: list[int] = []            # own bound << KEY_BITS | key, ascending
         self.dirty: set[int] = set()            # banks whose part must be recomputed
         self.floor = [0] * (4 * t.ranks)        # per class, at this decision
         self.rank_act = [self._rank_act(r) for r in range(t.ranks)]
-        self.rank_classes = [(r, 4 * r) for r in range(t.ranks)]
+        self.rank_classes = [(r, 4 * r, 4 * r + 4) for r in range(t.ranks)]   # their classes
+        self.class_base = [4 * self.rank_of[b] for b in range(nb)]
         self.epoch_now, self.epoch_lo, self.epoch_hi = [0] * t.ranks, [0] * t.ranks, [0] * t.ranks
         self._new_epochs(0)                     # sets epoch_lo, epoch_hi, epoch_check
         # constant parts of the bus limits
@@ -151,33 +156,36 @@ class BankChoice:
     def _part(self, bank: int, queue: list) -> tuple:
         """(request, own bound as a column clock, kind 0 row hit / 1 closed / 2 other row
         open, first clock of the next refresh epoch, may jump to a hit, class)."""
-        t, rank = self.t, self.rank_of[bank]
+        rank, row_epoch = self.rank_of[bank], self.row_epoch[bank]
         entry, row, eligible = queue[0], self.open_row[bank], False
-        if row >= 0 and self.row_epoch[bank] == self.epoch_now[rank] and entry[1] != row \
-                and self.served[bank] < t.max_row_hits:
+        if row >= 0 and row_epoch == self.epoch_now[rank] and entry[1] != row \
+                and self.served[bank] < self.t.max_row_hits:
             for other in queue:         # older-row-first exception: a hit jumps the head
                 if other[1] == row:
                     entry = other
                     break
             else:
                 eligible = True
-        ready = entry[3] + 1
-        if self.bank_busy[bank] > ready:
-            ready = self.bank_busy[bank]
-        if self.epoch_lo[rank] <= ready < self.epoch_hi[rank]:     # the common case
-            epoch, limit = self.epoch_now[rank], self.epoch_hi[rank]
+        ready, busy = entry[3] + 1, self.bank_busy[bank]
+        if busy > ready:
+            ready = busy
+        limit = self.epoch_hi[rank]
+        if self.epoch_lo[rank] <= ready < limit:    # the common case
+            epoch = self.epoch_now[rank]
         else:                           # an older epoch, or inside a refresh
             ready = self._after_refresh(rank, ready)
             epoch = self.epoch(rank, ready)
-            limit = self.ref_first[rank] + epoch * t.refi
-        if self.row_epoch[bank] == epoch and row >= 0:
+            limit = self.ref_first[rank] + epoch * self.t.refi
+        cls = self.class_base[bank] + entry[2]
+        if row_epoch == epoch and row >= 0:
             if row == entry[1]:
-                bound = ready if ready > self.col_ready[bank] else self.col_ready[bank]
-                return entry, bound, 0, limit, eligible, 4 * rank + 2 + entry[2]
-            bound = ready if ready > self.pre_ready[bank] else self.pre_ready[bank]
-            return entry, bound + self.pre_act, 2, limit, eligible, 4 * rank + entry[2]
-        bound = ready if ready > self.act_ready[bank] else self.act_ready[bank]
-        return entry, bound + t.rcd, 1, limit, eligible, 4 * rank + entry[2]
+                bound = self.col_ready[bank]
+                return entry, ready if ready > bound else bound, 0, limit, eligible, cls + 2
+            bound = self.pre_ready[bank]
+            return entry, (ready if ready > bound else bound) + self.pre_act, 2, limit, \
+                eligible, cls
+        bound = self.act_ready[bank]
+        return entry, (ready if ready > bound else bound) + self.t.rcd, 1, limit, eligible, cls
 
     # -- the decision -------------------------------------------------------------------------
 
@@ -189,23 +197,23 @@ class BankChoice:
             return self._lone()
         # the floor of every class at this decision: rank-wide bus and ACT limits
         last, last_rank, floor = self.last_col, self.last_col_rank, self.floor
+        near, far = last + self.col_other, last + self.burst_rtrs    # same rank, another
         after_read = self.last_read + self.read_to_write
         rank_wtr, rank_act = self.rank_wtr, self.rank_act
-        for rank, c in self.rank_classes:
-            base = last + (self.col_other if rank == last_rank else self.burst_rtrs)
+        for rank, lo, hi in self.rank_classes:
+            base = near if rank == last_rank else far
             write = after_read if after_read > base else base
             read = rank_wtr[rank]
             if read < base:
                 read = base
             act = rank_act[rank]
-            floor[c] = read if read > act else act
-            floor[c + 1] = write if write > act else act
-            floor[c + 2] = read
-            floor[c + 3] = write
+            floor[lo:hi] = (read if read > act else act, write if write > act else act,
+                            read, write)
         if self.dirty:
             self._place_dirty()
         best, best_key = self._best_ready()
-        if self.waiting and self.waiting[0] >> KEY_BITS <= best:
+        waiting = self.waiting
+        if waiting and waiting[0] >> KEY_BITS <= best:
             best, best_key = self._best_waiting(best, best_key)
         return best_key & BANK_MASK, best
 
@@ -222,13 +230,12 @@ class BankChoice:
 
     def _best_ready(self) -> tuple[int, int]:
         """(clock, key) of the best ready bank. A bank's clock is its own bound, its class
-        floor, and the limits of its bank group (tCCD_L after the last column command,
-        tWTR_L for a read, tRRD_L for an ACT); written inline, as this is the inner loop."""
+        floor, its class's bank-group limit and tCCD_L after a column command in its group;
+        written inline, as this is the inner loop."""
         best = best_key = FAR
         part_of, group_of, floor = self.part, self.group_of, self.floor
         hot, same = self.last_col_group, self.last_col + self.col_same
-        wtr, rrd = self.group_wtr, self.group_rrd
-        for cls, keys in self.classes:
+        for cls, keys, extra in self.classes:
             if not keys or floor[cls] > best:
                 continue
             low = floor[cls]
@@ -239,12 +246,10 @@ class BankChoice:
                 clock, group = part_of[bank][BOUND], group_of[bank]
                 if clock < low:
                     clock = low
+                if extra[group] > clock:
+                    clock = extra[group]
                 if group == hot and same > clock:
                     clock = same
-                if not cls & 1 and wtr[group] > clock:
-                    clock = wtr[group]
-                if not cls & 2 and rrd[group] > clock:
-                    clock = rrd[group]
                 if clock < best or (clock == best and key < best_key):
                     best, best_key = clock, key
                 if clock == low:
@@ -252,32 +257,30 @@ class BankChoice:
         return best, best_key
 
     def _best_waiting(self, best: int, best_key: int) -> tuple[int, int]:
-        """Waiting banks whose own bound does not rule them out; those that have reached
-        their class floor become ready."""
-        ready, floor = [], self.floor
+        """Waiting banks whose own bound does not rule them out (a prefix of the list);
+        those that have reached their class floor become ready."""
+        waiting, floor, part_of, ready = self.waiting, self.floor, self.part, self.ready
         hot, same = self.last_col_group, self.last_col + self.col_same
-        wtr, rrd = self.group_wtr, self.group_rrd
-        for item in self.waiting:           # a bank's clock as in ``_best_ready``
+        looked, stay = 0, []
+        for item in waiting:                # a bank's clock as in ``_best_ready``
             bound = item >> KEY_BITS
             if bound > best:
                 break
+            looked += 1
             bank, key = item & BANK_MASK, item & KEY_MASK
-            cls, group = self.part[bank][CLASS], self.group_of[bank]
-            clock = bound if bound > floor[cls] else floor[cls]
+            cls, group = part_of[bank][CLASS], self.group_of[bank]
+            low = floor[cls]
+            clock = bound if bound > low else low
+            if self.class_extra[cls][group] > clock:
+                clock = self.class_extra[cls][group]
             if group == hot and same > clock:
                 clock = same
-            if not cls & 1 and wtr[group] > clock:
-                clock = wtr[group]
-            if not cls & 2 and rrd[group] > clock:
-                clock = rrd[group]
             if clock < best or (clock == best and key < best_key):
                 best, best_key = clock, key
-            if bound <= floor[cls]:
-                ready.append(item)
-        for item in ready:
-            del self.waiting[bisect_left(self.waiting, item)]
-            bank = item & BANK_MASK
-            cls = self.part[bank][CLASS]
-            insort(self.ready[cls], self.key[bank])
-            self.home[bank] = cls
+            if bound <= low:
+                insort(ready[cls], key)
+                self.home[bank] = cls
+            else:
+                stay.append(item)
+        waiting[:looked] = stay
         return best, best_key

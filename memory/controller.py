@@ -73,6 +73,7 @@ class ChannelController(BankChoice):
         self.group_wtr = [NEVER + after_write + t.wtr_l] * groups
         self.rank_wtr = [NEVER + after_write + t.wtr_s] * t.ranks
         self.group_rrd = [NEVER + t.rrd_l + t.rcd] * groups
+        self.group_wtr_rrd = [max(a, b) for a, b in zip(self.group_wtr, self.group_rrd)]
         # the read queue and the write buffer, kept per bank: bank -> list of
         # (request, row, is_write, t, arrival number), and their lengths; an entry moves
         # to its bank's command queue as it is
@@ -269,7 +270,9 @@ class ChannelController(BankChoice):
         if is_write:
             self.writes[bank] += 1
             pre = col + self.write_recovery
-            self.group_wtr[group] = col + self.write_to_read_l
+            wtr = self.group_wtr[group] = col + self.write_to_read_l
+            rrd = self.group_rrd[group]
+            self.group_wtr_rrd[group] = wtr if wtr > rrd else rrd
             self.rank_wtr[rank] = col + self.write_to_read_s
         else:
             self.reads[bank] += 1
@@ -294,7 +297,9 @@ class ChannelController(BankChoice):
             self.act_rank[rank] = act
         if act > self.act_group[group]:
             self.act_group[group] = act
-            self.group_rrd[group] = act + self.group_act
+            rrd = self.group_rrd[group] = act + self.group_act
+            if rrd > self.group_wtr_rrd[group]:
+                self.group_wtr_rrd[group] = rrd
         window = self.faw[rank]                 # the last four ACTs, oldest first
         insort(window, act)
         del window[0]
