@@ -190,7 +190,10 @@ class BankChoice:
     # -- the decision -------------------------------------------------------------------------
 
     def _choose(self, now: int) -> tuple[int, int]:
-        """(bank, column clock) of the next column command; some bank must be busy."""
+        """(bank, column clock) of the next column command; some bank must be busy. The
+        ready banks are valued here, inline, as this is the inner loop: a bank's clock is
+        its own bound, its class floor, its class's bank-group limit and tCCD_L after a
+        column command in its group."""
         if now >= self.epoch_check:
             self._new_epochs(now)
         if len(self.cmdq) == 1:         # one busy bank (streams): no comparison to make
@@ -211,30 +214,9 @@ class BankChoice:
                             read, write)
         if self.dirty:
             self._place_dirty()
-        best, best_key = self._best_ready()
-        waiting = self.waiting
-        if waiting and waiting[0] >> KEY_BITS <= best:
-            best, best_key = self._best_waiting(best, best_key)
-        return best_key & BANK_MASK, best
-
-    def _lone(self) -> tuple[int, int]:
-        """The only busy bank and its column clock; a new part waits (filed by bound)."""
-        bank = next(iter(self.cmdq))
-        if self.dirty:                  # only this bank can be dirty
-            self._place_dirty()
-        part, rank, group = self.part[bank], self.rank_of[bank], self.group_of[bank]
-        value = self._bus_ready(rank, group, part[ENTRY][2])
-        if part[KIND]:
-            value = max(value, self.rank_act[rank], self.group_rrd[group])
-        return bank, part[BOUND] if part[BOUND] > value else value
-
-    def _best_ready(self) -> tuple[int, int]:
-        """(clock, key) of the best ready bank. A bank's clock is its own bound, its class
-        floor, its class's bank-group limit and tCCD_L after a column command in its group;
-        written inline, as this is the inner loop."""
         best = best_key = FAR
-        part_of, group_of, floor = self.part, self.group_of, self.floor
-        hot, same = self.last_col_group, self.last_col + self.col_same
+        part_of, group_of = self.part, self.group_of
+        hot, same = self.last_col_group, last + self.col_same
         for cls, keys, extra in self.classes:
             if not keys or floor[cls] > best:
                 continue
@@ -254,7 +236,20 @@ class BankChoice:
                     best, best_key = clock, key
                 if clock == low:
                     break
-        return best, best_key
+        if self.waiting and self.waiting[0] >> KEY_BITS <= best:
+            best, best_key = self._best_waiting(best, best_key)
+        return best_key & BANK_MASK, best
+
+    def _lone(self) -> tuple[int, int]:
+        """The only busy bank and its column clock; a new part waits (filed by bound)."""
+        bank = next(iter(self.cmdq))
+        if self.dirty:                  # only this bank can be dirty
+            self._place_dirty()
+        part, rank, group = self.part[bank], self.rank_of[bank], self.group_of[bank]
+        value = self._bus_ready(rank, group, part[ENTRY][2])
+        if part[KIND]:
+            value = max(value, self.rank_act[rank], self.group_rrd[group])
+        return bank, part[BOUND] if part[BOUND] > value else value
 
     def _best_waiting(self, best: int, best_key: int) -> tuple[int, int]:
         """Waiting banks whose own bound does not rule them out (a prefix of the list);
@@ -262,7 +257,7 @@ class BankChoice:
         waiting, floor, part_of, ready = self.waiting, self.floor, self.part, self.ready
         hot, same = self.last_col_group, self.last_col + self.col_same
         looked, stay = 0, []
-        for item in waiting:                # a bank's clock as in ``_best_ready``
+        for item in waiting:                # a bank's clock as in ``_choose``
             bound = item >> KEY_BITS
             if bound > best:
                 break

@@ -96,6 +96,10 @@ class ChannelController(BankChoice):
         self.write_recovery = t.cwl + t.burst_clocks + t.wr   # write to PRE of its bank
         self.data_clocks = t.cl + t.burst_clocks                # read command to its data end
         self.depth = (t.read_queue, t.write_queue)
+        self.bank_queue, self.rcd, self.rp, self.rtp = t.bank_queue, t.rcd, t.rp, t.rtp
+        # constant sums of the issue: ACT to its PRE limit, and as column clocks the
+        # ACT limits tRRD_S and tFAW set
+        self.ras, self.rrd_s_col, self.faw_col = t.ras, t.rrd_s + t.rcd, t.faw + t.rcd
         self._choice_init()
 
     # -- queues ---------------------------------------------------------------------
@@ -112,20 +116,23 @@ class ChannelController(BankChoice):
 
     def offer(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> bool:
         """Queue a request if its queue has room; whether it had."""
-        if self.queued[is_write] >= self.depth[is_write]:
+        queued = self.queued
+        if queued[is_write] >= self.depth[is_write]:
             return False
-        if not (self.cmdq or self.queued[0] or self.draining or self._drain_due()):
+        if not (self.cmdq or queued[0] or self.draining or self._drain_due()):
             self.now = max(self.now, clock + 1)     # idle until now: wake after the arrival
-        entry = (request, row, is_write, clock, self.arrivals)
-        entries = self.trans[is_write].get(bank)
+        arrival = self.arrivals
+        entry = (request, row, is_write, clock, arrival)
+        trans = self.trans[is_write]
+        entries = trans.get(bank)
         if entries is None:
-            self.trans[is_write][bank] = [entry]
+            trans[bank] = [entry]
             if bank not in self.full:
-                insort(self.movable[is_write], self.arrivals << BANK_BITS | bank)
+                insort(self.movable[is_write], arrival << BANK_BITS | bank)
         else:
             entries.append(entry)
-        self.arrivals += 1
-        self.queued[is_write] += 1
+        self.arrivals = arrival + 1
+        queued[is_write] += 1
         self.move_blocked = False
         return True
 
@@ -146,20 +153,21 @@ class ChannelController(BankChoice):
     def _move(self, clock: int) -> None:
         """Move transactions into their banks' command queues, one per clock up to ``clock``:
         the first in queue order (arrived before ``clock``) whose bank queue has room."""
-        cmdq, queued = self.cmdq, self.queued
-        while self.moved_until < clock:
+        cmdq, queued, moved = self.cmdq, self.queued, self.moved_until
+        while moved < clock:
             if not self.draining and queued[1] and self._drain_due():
                 self.draining = queued[1]
             is_write = self.draining > 0
             movable = self.movable[is_write]
             if not movable:             # empty, or every entry waits for a full bank:
                 self.move_blocked = True    # nothing moves until a queue changes
-                return
+                break
             bank = movable[0] & BANK_MASK
-            entries = self.trans[is_write][bank]
+            trans = self.trans[is_write]
+            entries = trans[bank]
             entry = entries[0]
             if entry[3] >= clock:       # arrivals are in clock order: none has arrived
-                return
+                break
             del entries[0]              # short lists: cheaper than deques here
             del movable[0]
             queued[is_write] -= 1
@@ -173,16 +181,18 @@ class ChannelController(BankChoice):
                     and entry[1] == self.open_row[bank]:
                 self.dirty.add(bank)    # a hit on the open row may jump the head
             queue.append(entry)
-            if len(queue) >= self.t.bank_queue:
+            if len(queue) >= self.bank_queue:
                 self._fill(bank, not is_write)
             elif entries:
                 insort(movable, entries[0][4] << BANK_BITS | bank)
             if not entries:
-                del self.trans[is_write][bank]
-            if self.draining:
+                del trans[bank]
+            if is_write:
                 self.draining -= 1
-            self.moved_until += 1
-        self.moved_until = clock
+            moved += 1
+        else:
+            moved = clock
+        self.moved_until = moved
 
     def _fill(self, bank: int, other: bool) -> None:
         """``bank``'s command queue is full: none of its entries may move, from either queue."""
@@ -252,8 +262,9 @@ class ChannelController(BankChoice):
         return max(col, self.group_wtr[group], self.rank_wtr[rank])
 
     def _issue(self, bank: int, row: int, is_write: bool, col: int, act: "int | None") -> None:
-        """Commit one request's commands: its column command at ``col``, after an ACT at
-        ``act`` unless it hits the open row (a PRE before the ACT only delayed it)."""
+        """Commit one request's commands: its column command at ``col``, after an ACT as
+        early as ``act`` (a column clock) and the ACT limits allow, unless it hits the
+        open row (a PRE before the ACT only delayed it)."""
         rank, group = self.rank_of[bank], self.group_of[bank]
         if act is None:
             served = self.served[bank]
@@ -261,11 +272,14 @@ class ChannelController(BankChoice):
             self.bank_busy[bank] = col
             pre_ready, act_ready = self.pre_ready[bank], self.act_ready[bank]
         else:
-            served = 0
+            if self.rank_act[rank] > act:
+                act = self.rank_act[rank]
+            if self.group_rrd[group] > act:
+                act = self.group_rrd[group]
+            act -= self.rcd
+            served = act_ready = 0      # the PRE below, after tRAS, is the later limit
             self._open(bank, rank, group, row, act)
-            self.bank_busy[bank] = act
-            pre_ready = act + self.t.ras
-            act_ready = 0               # the PRE below, after tRAS, is the later limit
+            pre_ready = act + self.ras
         self.served[bank] = served + 1
         if is_write:
             self.writes[bank] += 1
@@ -276,35 +290,37 @@ class ChannelController(BankChoice):
             self.rank_wtr[rank] = col + self.write_to_read_s
         else:
             self.reads[bank] += 1
-            pre = col + self.t.rtp
+            pre = col + self.rtp
             self.last_read = col
         if pre < pre_ready:
             pre = pre_ready
         self.pre_ready[bank] = pre
-        pre += self.t.rp
+        pre += self.rp
         self.act_ready[bank] = pre if pre > act_ready else act_ready
         self.last_col, self.last_col_rank, self.last_col_group = col, rank, group
 
     def _open(self, bank: int, rank: int, group: int, row: int, act: int) -> None:
         """An ACT of ``row`` at clock ``act``: the bank's row and the rank's ACT limits."""
-        t = self.t
         self.acts[bank] += 1
         self.open_row[bank] = row
+        self.bank_busy[bank] = act
         self.row_epoch[bank] = self.epoch_now[rank] \
             if self.epoch_lo[rank] <= act < self.epoch_hi[rank] else self.epoch(rank, act)
-        self.col_ready[bank] = act + t.rcd
-        if act > self.act_rank[rank]:
-            self.act_rank[rank] = act
+        self.col_ready[bank] = act + self.rcd
         if act > self.act_group[group]:
             self.act_group[group] = act
             rrd = self.group_rrd[group] = act + self.group_act
             if rrd > self.group_wtr_rrd[group]:
                 self.group_wtr_rrd[group] = rrd
+        last = self.act_rank[rank]
+        if act > last:
+            last = self.act_rank[rank] = act
         window = self.faw[rank]                 # the last four ACTs, oldest first
         insort(window, act)
         del window[0]
-        # as _rank_act, inline: one call less per ACT
-        self.rank_act[rank] = max(self.act_rank[rank] + t.rrd_s, window[0] + t.faw) + t.rcd
+        last += self.rrd_s_col                  # as _rank_act
+        oldest = window[0] + self.faw_col
+        self.rank_act[rank] = last if last > oldest else oldest
 
     def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
@@ -341,18 +357,12 @@ class ChannelController(BankChoice):
                 if entries:
                     insort(self.movable[is_write], entries[0][4] << BANK_BITS | bank)
         if clock < part[LIMIT]:     # same refresh epoch: the choice's clock is exact
-            kind, act, col = part[KIND], None, clock
-            if kind:                # the ACT: as early as the bank and the ACT limits allow
-                act = part[BOUND]
-                if self.rank_act[self.rank_of[bank]] > act:
-                    act = self.rank_act[self.rank_of[bank]]
-                if self.group_rrd[self.group_of[bank]] > act:
-                    act = self.group_rrd[self.group_of[bank]]
-                act -= self.t.rcd
+            kind, col = part[KIND], clock
+            self._issue(bank, entry[1], entry[2], clock, part[BOUND] if kind else None)
         else:
             col, act, pre = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
             kind = 0 if act is None else (1 if pre is None else 2)
-        self._issue(bank, entry[1], entry[2], col, act)
+            self._issue(bank, entry[1], entry[2], col, None if act is None else act + self.rcd)
         if queue:
             self._refile(bank, queue)
         else:
