@@ -52,6 +52,11 @@ ENTRY, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(6)
 class BankChoice:
     """The choice structures; mixed into ``ChannelController``, whose state they read."""
 
+    __slots__ = ('rank_of', 'group_of', 'order', 'key', 'part', 'home', 'ready', 'class_extra',
+                 'classes', 'waiting', 'dirty', 'floor', 'rank_act', 'rank_classes', 'class_base',
+                 'epoch_now', 'epoch_lo', 'epoch_hi', 'epoch_check', 'burst_rtrs', 'read_to_write',
+                 'write_to_read_s', 'write_to_read_l', 'group_act', 'pre_act')
+
     def _choice_init(self) -> None:
         t, nb = self.t, self.t.banks
         if nb > BANK_MASK + 1:
