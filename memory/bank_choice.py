@@ -44,7 +44,7 @@ BANK_MASK = (1 << BANK_BITS) - 1
 KEY_BITS = 48               # waiting order below 2 ** 40
 KEY_MASK = (1 << KEY_BITS) - 1
 FAR = 1 << 62
-NEVER = -(1 << 40)          # "long ago": a clock before any command
+NEVER = -(1 << 28)          # "long ago": before any command, yet a one-digit int (fast compare)
 # fields of a bank's part (one tuple per busy bank)
 ENTRY, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(6)
 
