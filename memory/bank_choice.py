@@ -122,16 +122,20 @@ class BankChoice:
     def _refile(self, bank: int, queue: list) -> None:
         """Recompute ``bank``'s part and file it: ready in its class if its own bound is
         within the class floor, else waiting; a bank that stays in its ready list stays put."""
-        part, home = self._part(bank, queue), self.home[bank]
+        part, home, key = self._part(bank, queue), self.home[bank], self.key[bank]
         cls, bound = part[CLASS], part[BOUND]
         if bound <= self.floor[cls]:
             if home != cls:
                 self._unplace(bank, home)
-                insort(self.ready[cls], self.key[bank])
+                insort(self.ready[cls], key)
                 self.home[bank] = cls
         else:
-            self._unplace(bank, home)
-            insort(self.waiting, bound << KEY_BITS | self.key[bank])
+            if home >= 0:               # as _unplace, inline: the usual way after a serve
+                keys = self.ready[home]
+                del keys[bisect_left(keys, key)]
+            elif home == -1:
+                self._unplace(bank, home)
+            insort(self.waiting, bound << KEY_BITS | key)
             self.home[bank] = -1
         self.part[bank] = part
 

@@ -186,8 +186,8 @@ class ChannelController(BankChoice):
                 self.key[bank] = self.order << BANK_BITS | bank
                 self.order += 1
                 self.dirty.add(bank)
-            elif (part := self.part[bank]) is not None and part[ELIGIBLE] \
-                    and entry[1] == self.open_row[bank]:
+            elif entry[1] == self.open_row[bank] and (part := self.part[bank]) is not None \
+                    and part[ELIGIBLE]:
                 self.dirty.add(bank)    # a hit on the open row may jump the head
             queue.append(entry)
             if len(queue) >= self.bank_queue:
