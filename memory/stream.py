@@ -71,9 +71,10 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
             clock, issued = due[i], 0
         if c.now <= clock:                  # else its next decision is still ahead (a
             c.advance(clock, done)          # channel is brought up to the clock only
-        while not c.offer(i, bank[i], row[i], w, clock):    # when offered to)
-            clock, issued = max(clock + 1, c.now), 0    # blocked: its next decision
-            c.advance(clock, done)
+        while c.queued[w] >= c.depth[w]:    # when offered to); full (c.accepts, inline)
+            clock, issued = clock + 1 if clock >= c.now else c.now, 0   # blocked: its next
+            c.advance(clock, done)                                       # decision
+        c.offer(i, bank[i], row[i], w, clock)
         accept[i] = clock
         if w:
             done[i] = clock + 1
