@@ -17,9 +17,10 @@ streaming traffic; this keeps the same choice with a handful of look-ups:
   which fixes the rank-wide part of its limits: the class floor, a lower bound
   on the column clock of every bank in it;
 * a bank whose own bound is at most its class floor is **ready**: its column
-  clock is the floor unless a bank-group extra applies. Ready banks sit in
-  per-class lists in waiting order, so the first one at the floor ends the
-  class, usually after one or two look-ups;
+  clock is the floor unless a bank-group extra applies (per class one list of
+  them per bank group, kept by the issue). Ready banks sit in per-class lists
+  in waiting order, so the first one at the floor ends the class, usually
+  after one or two look-ups;
 * the other banks **wait** in one list ordered by own bound; one whose own
   bound exceeds the best clock found cannot win and is not looked at.
 
@@ -44,7 +45,8 @@ BANK_MASK = (1 << BANK_BITS) - 1
 KEY_BITS = 48               # waiting order below 2 ** 40
 KEY_MASK = (1 << KEY_BITS) - 1
 FAR = 1 << 62
-NEVER = -(1 << 28)          # "long ago": before any command, yet a one-digit int (fast compare)
+NEVER = -(1 << 28)          # "long ago": before any command, yet a small int (one digit:
+                            # CPython's fast int compare; limits stay at it on some traffic)
 # fields of a bank's part (one tuple per busy bank)
 ENTRY, BOUND, KIND, LIMIT, ELIGIBLE, CLASS = range(6)
 
@@ -69,12 +71,12 @@ class BankChoice:
         self.home = [-2] * nb                   # class index if ready, -1 waiting, -2 unplaced
         # class of a bank: 4 * rank + 2 * (its candidate hits the open row) + is_write
         self.ready = [[] for _ in range(4 * t.ranks)]    # per class: keys, ascending
-        # the order classes are looked at: row hits first, as their floor is the lower
-        # (it lacks the ACT limits), so that miss classes are more often ruled out unseen
-        # and per class, its bank-group limit per group as a column clock: tWTR_L for a
-        # read, tRRD_L for an ACT (the lists the issue keeps)
+        # per class, its bank-group limit per group as a column clock: tWTR_L for a read,
+        # tRRD_L for an ACT (lists the issue keeps; a row-hit write has none)
         self.class_extra = [(self.group_wtr_rrd, self.group_rrd, self.group_wtr,
                              [NEVER] * len(self.group_rrd))[c & 3] for c in range(4 * t.ranks)]
+        # the order classes are looked at: row hits first, as their floor is the lower
+        # (it lacks the ACT limits), so that miss classes are more often ruled out unseen
         self.classes = [(c, self.ready[c], self.class_extra[c]) for hit in (2, 0)
                         for r in range(t.ranks) for c in (4 * r + hit, 4 * r + hit + 1)]
         self.waiting: list[int] = []            # own bound << KEY_BITS | key, ascending
@@ -250,7 +252,8 @@ class BankChoice:
         return best_key & BANK_MASK, best
 
     def _lone(self) -> tuple[int, int]:
-        """The only busy bank and its column clock; a new part waits (filed by bound)."""
+        """The only busy bank and its column clock, without comparing (its part is filed
+        as any other's, for when more banks are busy)."""
         bank = next(iter(self.cmdq))
         if self.dirty:                  # only this bank can be dirty
             self._place_dirty()

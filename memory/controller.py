@@ -35,9 +35,11 @@ What a decision costs does not grow with the queues: the read queue and write
 buffer are kept per bank, with the banks that may move ordered by their first
 arrival, so the next transaction to move is a look-up; the first-ready choice
 is kept incrementally (``memory/bank_choice.py``), and the clock it computes is
-the column clock unless a refresh intervenes. tests/test_dram_decisions.py
-checks every choice against a full scan and the decisions against those of
-the straightforward implementation this replaced.
+the column clock unless a refresh intervenes. What is left is the interpreter
+executing each decision's rules, so the state lives in slots and the inner
+functions are written flat. tests/test_dram_decisions.py checks every choice
+against a full scan and the decisions against those of the straightforward
+implementation this replaced.
 """
 
 from __future__ import annotations
