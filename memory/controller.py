@@ -35,22 +35,33 @@ What a decision costs does not grow with the queues: the read queue and write
 buffer are kept per bank, with the banks that may move ordered by their first
 arrival, so the next transaction to move is a look-up; the first-ready choice
 is kept incrementally (``memory/bank_choice.py``), and the clock it computes is
-the column clock unless a refresh intervenes. tests/test_dram_decisions.py
-checks every choice against a full scan and the decisions against those of
-the straightforward implementation this replaced.
+the column clock unless a refresh intervenes. What is left is the interpreter
+executing each decision's rules, so the state lives in slots and the inner
+functions are written flat. tests/test_dram_decisions.py checks every choice
+against a full scan and the decisions against those of the straightforward
+implementation this replaced.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 
-from memory.bank_choice import (BANK_BITS, BOUND, ELIGIBLE, ENTRY, HIT, KIND, LIMIT, NEVER,
-                                 BankChoice)
+from memory.bank_choice import (BANK_BITS, BANK_MASK, BOUND, ELIGIBLE, ENTRY, KIND, LIMIT,
+                                 NEVER, BankChoice)
 from memory.timing import CommandTiming
 
 
 class ChannelController(BankChoice):
     """Bank state, queues and counters of one channel; ``advance`` makes decisions."""
+
+    # attributes in slots: read and written by every decision, they are its main cost
+    __slots__ = ('t', 'per_rank', 'per_group', 'col_same', 'col_other', 'open_row', 'row_epoch',
+                 'col_ready', 'pre_ready', 'act_ready', 'bank_busy', 'served', 'ref_first', 'act_rank',
+                 'act_group', 'faw', 'last_col', 'last_col_rank', 'last_col_group', 'last_read',
+                 'group_wtr', 'rank_wtr', 'group_rrd', 'group_wtr_rrd', 'trans', 'queued', 'arrivals',
+                 'movable', 'cmdq', 'full', 'draining', 'flush', 'moved_until', 'move_blocked',
+                 'observer', 'now', 'reads', 'writes', 'hits', 'acts', 'write_recovery', 'data_clocks',
+                 'depth', 'bank_queue', 'rcd', 'rp', 'rtp', 'ras', 'rrd_s_col', 'faw_col')
 
     def __init__(self, timing: CommandTiming) -> None:
         t, nb = timing, timing.banks
@@ -67,16 +78,23 @@ class ChannelController(BankChoice):
         self.faw = [[NEVER] * 4 for _ in range(t.ranks)]      # last four ACTs per rank
         self.last_col, self.last_col_rank, self.last_col_group = NEVER, -1, -1
         self.last_read = NEVER
-        self.last_write_group, self.last_write_rank = [NEVER] * groups, [NEVER] * t.ranks
+        # the bus limits a write sets, as the column clocks they allow a read: per bank
+        # group (tWTR_L) and per rank (tWTR_S); and tRRD_L per group as a column clock
+        after_write = t.cwl + t.burst_clocks
+        self.group_wtr = [NEVER + after_write + t.wtr_l] * groups
+        self.rank_wtr = [NEVER + after_write + t.wtr_s] * t.ranks
+        self.group_rrd = [NEVER + t.rrd_l + t.rcd] * groups
+        self.group_wtr_rrd = [max(a, b) for a, b in zip(self.group_wtr, self.group_rrd)]
         # the read queue and the write buffer, kept per bank: bank -> list of
-        # (request, bank, row, t, arrival number), and their lengths
+        # (request, row, is_write, t, arrival number), and their lengths; an entry moves
+        # to its bank's command queue as it is
         self.trans: tuple[dict, dict] = ({}, {})
         self.queued = [0, 0]
         self.arrivals = 0
-        # per queue: (arrival number of its first entry, bank) of every bank with entries
-        # and room in its command queue, ascending: the first is the next to move
+        # per queue: arrival number of its first entry << BANK_BITS | bank, of every bank
+        # with entries and room in its command queue, ascending: the first moves next
         self.movable: tuple[list, list] = ([], [])
-        self.cmdq: dict[int, list] = {}          # bank -> [(req, row, is_write, t)], bank_queue deep
+        self.cmdq: dict[int, list] = {}          # bank -> its entries, bank_queue deep
         self.full: set[int] = set()              # banks whose command queue is full
         self.draining = 0                        # writes still to move in this drain
         self.flush = False                       # end of stream: drain whatever is left
@@ -87,7 +105,12 @@ class ChannelController(BankChoice):
         self.reads, self.writes = [0] * nb, [0] * nb
         self.hits, self.acts = [0] * nb, [0] * nb
         self.write_recovery = t.cwl + t.burst_clocks + t.wr   # write to PRE of its bank
+        self.data_clocks = t.cl + t.burst_clocks                # read command to its data end
         self.depth = (t.read_queue, t.write_queue)
+        self.bank_queue, self.rcd, self.rp, self.rtp = t.bank_queue, t.rcd, t.rp, t.rtp
+        # constant sums of the issue: ACT to its PRE limit, and as column clocks the
+        # ACT limits tRRD_S and tFAW set
+        self.ras, self.rrd_s_col, self.faw_col = t.ras, t.rrd_s + t.rcd, t.faw + t.rcd
         self._choice_init()
 
     # -- queues ---------------------------------------------------------------------
@@ -104,20 +127,23 @@ class ChannelController(BankChoice):
 
     def offer(self, request: int, bank: int, row: int, is_write: bool, clock: int) -> bool:
         """Queue a request if its queue has room; whether it had."""
-        if self.queued[is_write] >= self.depth[is_write]:
+        queued = self.queued
+        if queued[is_write] >= self.depth[is_write]:
             return False
-        if not (self.cmdq or self.queued[0] or self.draining or self._drain_due()):
+        if not (self.cmdq or queued[0] or self.draining or self._drain_due()):
             self.now = max(self.now, clock + 1)     # idle until now: wake after the arrival
-        entry = (request, bank, row, clock, self.arrivals)
-        entries = self.trans[is_write].get(bank)
+        arrival = self.arrivals
+        entry = (request, row, is_write, clock, arrival)
+        trans = self.trans[is_write]
+        entries = trans.get(bank)
         if entries is None:
-            self.trans[is_write][bank] = [entry]
+            trans[bank] = [entry]
             if bank not in self.full:
-                insort(self.movable[is_write], (self.arrivals, bank))
+                insort(self.movable[is_write], arrival << BANK_BITS | bank)
         else:
             entries.append(entry)
-        self.arrivals += 1
-        self.queued[is_write] += 1
+        self.arrivals = arrival + 1
+        queued[is_write] += 1
         self.move_blocked = False
         return True
 
@@ -138,42 +164,46 @@ class ChannelController(BankChoice):
     def _move(self, clock: int) -> None:
         """Move transactions into their banks' command queues, one per clock up to ``clock``:
         the first in queue order (arrived before ``clock``) whose bank queue has room."""
-        cmdq = self.cmdq
-        while self.moved_until < clock:
-            if not self.draining and self.queued[1] and self._drain_due():
-                self.draining = self.queued[1]
-            is_write = bool(self.draining)
+        cmdq, queued, moved = self.cmdq, self.queued, self.moved_until
+        while moved < clock:
+            if not self.draining and queued[1] and self._drain_due():
+                self.draining = queued[1]
+            is_write = self.draining > 0
             movable = self.movable[is_write]
             if not movable:             # empty, or every entry waits for a full bank:
                 self.move_blocked = True    # nothing moves until a queue changes
-                return
-            bank = movable[0][1]
-            entries = self.trans[is_write][bank]
-            if entries[0][3] >= clock:  # arrivals are in clock order: none has arrived
-                return
-            entry = entries.pop(0)     # short lists: cheaper than deques here
+                break
+            bank = movable[0] & BANK_MASK
+            trans = self.trans[is_write]
+            entries = trans[bank]
+            entry = entries[0]
+            if entry[3] >= clock:       # arrivals are in clock order: none has arrived
+                break
+            del entries[0]              # short lists: cheaper than deques here
             del movable[0]
-            self.queued[is_write] -= 1
+            queued[is_write] -= 1
             queue = cmdq.get(bank)
             if queue is None:           # the bank waits from now on, after every busy bank
                 queue = cmdq[bank] = []
                 self.key[bank] = self.order << BANK_BITS | bank
                 self.order += 1
                 self.dirty.add(bank)
-            elif (part := self.part[bank]) is not None and part[ELIGIBLE] \
-                    and entry[2] == self.open_row[bank]:
+            elif entry[1] == self.open_row[bank] and (part := self.part[bank]) is not None \
+                    and part[ELIGIBLE]:
                 self.dirty.add(bank)    # a hit on the open row may jump the head
-            queue.append((entry[0], entry[2], is_write, entry[3]))
-            if len(queue) >= self.t.bank_queue:
+            queue.append(entry)
+            if len(queue) >= self.bank_queue:
                 self._fill(bank, not is_write)
             elif entries:
-                insort(movable, (entries[0][4], bank))
+                insort(movable, entries[0][4] << BANK_BITS | bank)
             if not entries:
-                del self.trans[is_write][bank]
-            if self.draining:
+                del trans[bank]
+            if is_write:
                 self.draining -= 1
-            self.moved_until += 1
-        self.moved_until = clock
+            moved += 1
+        else:
+            moved = clock
+        self.moved_until = moved
 
     def _fill(self, bank: int, other: bool) -> None:
         """``bank``'s command queue is full: none of its entries may move, from either queue."""
@@ -181,7 +211,7 @@ class ChannelController(BankChoice):
         entries = self.trans[other].get(bank)
         if entries:
             movable = self.movable[other]
-            del movable[bisect_left(movable, (entries[0][4], bank))]
+            del movable[bisect_left(movable, entries[0][4] << BANK_BITS | bank)]
 
     # -- refresh --------------------------------------------------------------------
 
@@ -240,60 +270,72 @@ class ChannelController(BankChoice):
             col = self.last_col + t.burst_clocks + t.rtrs
         if is_write:
             return max(col, self.last_read + t.cl + t.burst_clocks - t.cwl + t.rtrs)
-        after_write = t.cwl + t.burst_clocks
-        return max(col, self.last_write_group[group] + after_write + t.wtr_l,
-                   self.last_write_rank[rank] + after_write + t.wtr_s)
+        return max(col, self.group_wtr[group], self.rank_wtr[rank])
 
-    def _issue(self, bank: int, row: int, is_write: bool, times) -> int:
-        """Commit one request's commands; returns its column clock."""
-        col, act = times[0], times[1]           # the PRE only delayed the ACT
+    def _issue(self, bank: int, row: int, is_write: bool, col: int, act: "int | None") -> None:
+        """Commit one request's commands: its column command at ``col``, after an ACT as
+        early as ``act`` (a column clock) and the ACT limits allow, unless it hits the
+        open row (a PRE before the ACT only delayed it)."""
         rank, group = self.rank_of[bank], self.group_of[bank]
-        if act is not None:
-            self._open(bank, rank, group, row, act)
-            served, self.bank_busy[bank] = 0, act
-        else:
-            served, self.bank_busy[bank] = self.served[bank], col
+        if act is None:
+            served = self.served[bank]
             self.hits[bank] += served > 0
+            self.bank_busy[bank] = col
+            pre_ready, act_ready = self.pre_ready[bank], self.act_ready[bank]
+        else:
+            if self.rank_act[rank] > act:
+                act = self.rank_act[rank]
+            if self.group_rrd[group] > act:
+                act = self.group_rrd[group]
+            act -= self.rcd
+            served = act_ready = 0      # the PRE below, after tRAS, is the later limit
+            self._open(bank, rank, group, row, act)
+            pre_ready = act + self.ras
         self.served[bank] = served + 1
         if is_write:
             self.writes[bank] += 1
             pre = col + self.write_recovery
-            self.last_write_group[group] = self.last_write_rank[rank] = col
+            wtr = self.group_wtr[group] = col + self.write_to_read_l
+            rrd = self.group_rrd[group]
+            self.group_wtr_rrd[group] = wtr if wtr > rrd else rrd
+            self.rank_wtr[rank] = col + self.write_to_read_s
         else:
             self.reads[bank] += 1
-            pre = col + self.t.rtp
+            pre = col + self.rtp
             self.last_read = col
-        if pre < self.pre_ready[bank]:
-            pre = self.pre_ready[bank]
+        if pre < pre_ready:
+            pre = pre_ready
         self.pre_ready[bank] = pre
-        pre += self.t.rp
-        if pre > self.act_ready[bank]:
-            self.act_ready[bank] = pre
+        pre += self.rp
+        self.act_ready[bank] = pre if pre > act_ready else act_ready
         self.last_col, self.last_col_rank, self.last_col_group = col, rank, group
-        return col
 
     def _open(self, bank: int, rank: int, group: int, row: int, act: int) -> None:
-        """An ACT of ``row`` at clock ``act``: the bank's row timers and the rank's ACT limits."""
-        t = self.t
+        """An ACT of ``row`` at clock ``act``: the bank's row and the rank's ACT limits."""
         self.acts[bank] += 1
         self.open_row[bank] = row
+        self.bank_busy[bank] = act
         self.row_epoch[bank] = self.epoch_now[rank] \
             if self.epoch_lo[rank] <= act < self.epoch_hi[rank] else self.epoch(rank, act)
-        self.col_ready[bank], self.pre_ready[bank] = act + t.rcd, act + t.ras
-        self.act_ready[bank] = act + t.ras + t.rp
-        if act > self.act_rank[rank]:
-            self.act_rank[rank] = act
+        self.col_ready[bank] = act + self.rcd
         if act > self.act_group[group]:
             self.act_group[group] = act
+            rrd = self.group_rrd[group] = act + self.group_act
+            if rrd > self.group_wtr_rrd[group]:
+                self.group_wtr_rrd[group] = rrd
+        last = self.act_rank[rank]
+        if act > last:
+            last = self.act_rank[rank] = act
         window = self.faw[rank]                 # the last four ACTs, oldest first
         insort(window, act)
         del window[0]
-        # as _rank_act, inline: one call less per ACT
-        self.rank_act[rank] = max(self.act_rank[rank] + t.rrd_s, window[0] + t.faw) + t.rcd
+        last += self.rrd_s_col                  # as _rank_act
+        oldest = window[0] + self.faw_col
+        self.rank_act[rank] = last if last > oldest else oldest
 
     def advance(self, clock: int, done: "list[int] | dict[int, int]") -> None:
         """Take every decision due by ``clock``; read completions go into ``done``."""
-        data = self.t.cl + self.t.burst_clocks
+        data = self.data_clocks
         while self.now <= clock and (self.cmdq or self.queued[0] or self.draining
                                      or self._drain_due()):
             now = self.now
@@ -302,7 +344,8 @@ class ChannelController(BankChoice):
             if not self.cmdq:         # nothing ready to serve at this clock
                 self.now = now + 1
                 continue
-            col, entry, kind = self._serve(*self._choose(now))
+            bank, col = self._choose(now)
+            col, entry, kind = self._serve(bank, col)
             if not entry[2]:
                 done[entry[0]] = col + data
             if self.observer is not None:   # 0 row hit, 1 bank closed, 2 another row open
@@ -312,8 +355,8 @@ class ChannelController(BankChoice):
 
     def _serve(self, bank: int, clock: int) -> tuple[int, tuple, int]:
         """Issue the commands of ``bank``'s candidate, its column command at ``clock`` as
-        the choice computed it unless a refresh falls before it; (column clock, request,
-        kind)."""
+        the choice computed it unless a refresh falls before it, and file the bank anew;
+        (column clock, request, kind)."""
         part = self.part[bank]
         entry, queue = part[ENTRY], self.cmdq[bank]
         queue.remove(entry)
@@ -323,23 +366,17 @@ class ChannelController(BankChoice):
             for is_write in (0, 1):
                 entries = self.trans[is_write].get(bank)
                 if entries:
-                    insort(self.movable[is_write], (entries[0][4], bank))
+                    insort(self.movable[is_write], entries[0][4] << BANK_BITS | bank)
         if clock < part[LIMIT]:     # same refresh epoch: the choice's clock is exact
-            kind, act = part[KIND], None
-            if not part[HIT]:       # the ACT: as early as the bank and the ACT limits allow
-                act = part[BOUND]
-                if self.rank_act[self.rank_of[bank]] > act:
-                    act = self.rank_act[self.rank_of[bank]]
-                if self.act_group[self.group_of[bank]] + self.group_act > act:
-                    act = self.act_group[self.group_of[bank]] + self.group_act
-                act -= self.t.rcd
-            times = (clock, act, None)
+            kind, col = part[KIND], clock
+            self._issue(bank, entry[1], entry[2], clock, part[BOUND] if kind else None)
         else:
-            times = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
-            kind = 0 if times[1] is None else (1 if times[2] is None else 2)
+            col, act, pre = self.column_time(bank, entry[1], entry[2], entry[3] + 1)
+            kind = 0 if act is None else (1 if pre is None else 2)
+            self._issue(bank, entry[1], entry[2], col, None if act is None else act + self.rcd)
         if queue:
-            self.dirty.add(bank)
+            self._refile(bank, queue)
         else:
             del self.cmdq[bank]
             self._drop(bank)
-        return self._issue(bank, entry[1], entry[2], times), entry, kind
+        return col, entry, kind

@@ -11,7 +11,10 @@ completion.
 
 Address decoding is vectorised over the whole stream; the controllers then
 take one decision per request (``memory/controller.py``), and while the offer
-is blocked the clock jumps straight to the blocking channel's next decision.
+is blocked the clock jumps straight to the blocking channel's next decision. A
+channel takes its decisions up to the clock only when a request is offered to
+it (and at the end): until then nothing it could see has changed, so they are
+the same decisions, without polling every channel at every step.
 """
 
 from __future__ import annotations
@@ -59,31 +62,26 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
     write = np.asarray(is_write, dtype=bool).tolist()
     due = [0] * n if issue is None else np.asarray(issue, dtype=np.int64).tolist()
     accept, done = [0] * n, [0] * n
-    clock = i = 0
-    while i < n:
-        for c in ctrls:
-            if c.now <= clock:              # else its next decision is still ahead
-                c.advance(clock, done)
-        offered = 0
-        while offered < max_issue and i < n and due[i] <= clock:
-            c = ctrls[chan[i]]
-            if c.queued[write[i]] >= c.depth[write[i]]:     # what c.accepts tells, inline
-                break
-            c.offer(i, bank[i], row[i], write[i], clock)
-            accept[i] = clock
-            if write[i]:
-                done[i] = clock + 1
-            i += 1
-            offered += 1
-        if i >= n:
-            break
-        if offered == max_issue:
-            clock += 1
-        elif due[i] > clock:                # the next request is not due yet
-            clock = due[i]
-        else:                               # blocked: wait for the channel's next decision
-            clock = max(clock + 1, ctrls[chan[i]].now)
-    for c in ctrls:
+    clock = issued = 0                      # issued: requests offered at this clock
+    for i in range(n):
+        c, w = ctrls[chan[i]], write[i]
+        if issued == max_issue:             # this clock's offers are used up
+            clock, issued = clock + 1, 0
+        if due[i] > clock:                  # not due yet
+            clock, issued = due[i], 0
+        if c.now <= clock:                  # else its next decision is still ahead (a
+            c.advance(clock, done)          # channel is brought up to the clock only
+        while c.queued[w] >= c.depth[w]:    # when offered to); full (c.accepts, inline)
+            clock, issued = clock + 1 if clock >= c.now else c.now, 0   # blocked: its next
+            c.advance(clock, done)                                       # decision
+        c.offer(i, bank[i], row[i], w, clock)
+        accept[i] = clock
+        if w:
+            done[i] = clock + 1
+        issued += 1
+    for c in ctrls:                         # every channel up to the last offer's clock
+        if c.now <= clock:
+            c.advance(clock, done)
         c.end_of_stream()
         c.advance(1 << 62, done)
     return _result(timing, amap.channels, request_bytes, write, accept, done, ctrls)
