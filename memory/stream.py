@@ -69,11 +69,12 @@ def run_stream(timing: CommandTiming, amap: FieldMap, addresses: np.ndarray,
             clock, issued = clock + 1, 0
         if due[i] > clock:                  # not due yet
             clock, issued = due[i], 0
-        if c.now <= clock:                  # else its next decision is still ahead (a
-            c.advance(clock, done)          # channel is brought up to the clock only
-        while c.queued[w] >= c.depth[w]:    # when offered to); full (c.accepts, inline)
-            clock, issued = clock + 1 if clock >= c.now else c.now, 0   # blocked: its next
-            c.advance(clock, done)                                       # decision
+        if c.now <= clock:                  # else its next decision is still ahead
+            c.advance(clock, done)
+        # its queue is full (what c.accepts tells, inline): blocked until its next decision
+        while c.queued[w] >= c.depth[w]:
+            clock, issued = (clock + 1 if clock >= c.now else c.now), 0
+            c.advance(clock, done)
         c.offer(i, bank[i], row[i], w, clock)
         accept[i] = clock
         if w:
