@@ -55,12 +55,13 @@ class ChannelController(BankChoice):
     """Bank state, queues and counters of one channel; ``advance`` makes decisions."""
 
     # attributes in slots: read and written by every decision, they are its main cost
-    __slots__ = ('t', 'per_rank', 'per_group', 'col_same', 'col_other', 'open_row', 'row_epoch',
-                 'col_ready', 'pre_ready', 'act_ready', 'bank_busy', 'served', 'ref_first', 'act_rank',
-                 'act_group', 'faw', 'last_col', 'last_col_rank', 'last_col_group', 'last_read',
-                 'group_wtr', 'rank_wtr', 'group_rrd', 'group_wtr_rrd', 'trans', 'queued', 'arrivals',
-                 'movable', 'cmdq', 'full', 'draining', 'flush', 'moved_until', 'move_blocked',
-                 'observer', 'now', 'reads', 'writes', 'hits', 'acts', 'write_recovery', 'data_clocks',
+    __slots__ = ('t', 'per_rank', 'per_group', 'col_same', 'col_other', 'open_row',
+                 'row_epoch', 'col_ready', 'pre_ready', 'act_ready', 'bank_busy', 'served',
+                 'ref_first', 'act_rank', 'act_group', 'faw', 'last_col', 'last_col_rank',
+                 'last_col_group', 'last_read', 'group_wtr', 'rank_wtr', 'group_rrd',
+                 'group_wtr_rrd', 'trans', 'queued', 'arrivals', 'movable', 'cmdq', 'full',
+                 'draining', 'flush', 'moved_until', 'move_blocked', 'observer', 'now',
+                 'reads', 'writes', 'hits', 'acts', 'write_recovery', 'data_clocks',
                  'depth', 'bank_queue', 'rcd', 'rp', 'rtp', 'ras', 'rrd_s_col', 'faw_col')
 
     def __init__(self, timing: CommandTiming) -> None:
