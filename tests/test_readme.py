@@ -77,3 +77,12 @@ def test_the_readme_commands_run_in_order(tmp_path: Path) -> None:
     assert failures == []
     assert len(ran) >= 15, ran    # the README's cheap path really ran
     assert "h2learn run" in ran and any(c.startswith("h2learn plot") for c in ran)
+
+
+def test_the_readme_test_command_installs_what_the_readme_commands_need() -> None:
+    """On a fresh machine the README's test command is all there is: the test above then
+    runs the README's `h2learn plot` lines, which need the plot extra (matplotlib)."""
+    command = next(c for c in readme_commands() if "python -m pytest tests" in c)
+    extras = re.search(r'pip install "\.\[([^\]]*)\]"', command)
+    assert extras, command
+    assert {"test", "plot"} <= set(extras.group(1).split(",")), command
